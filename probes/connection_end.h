@@ -1,0 +1,75 @@
+// How a held connection ended or failed to open: the vocabulary of the
+// wsprobe_disconnects_total and wsprobe_connection_failures_total labels.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "target_spec.h"
+
+namespace wsprobe {
+
+enum class ConnectionMode { heartbeat, idle };
+
+enum class CloseCause {
+  server_close,    // the server sent a close frame (with or without a code)
+  abnormal,        // TCP ended without a close frame
+  pong_timeout,    // no heartbeat answer in time: wsprobe dropped it
+  protocol_error,  // the server broke the protocol; wsprobe closed
+  agent,           // wsprobe closed on purpose (shutdown, reload, removal)
+};
+
+enum class FailureStage { dns, tcp, tls, http, timeout, protocol };
+
+std::string_view toString(ConnectionMode mode);
+std::string_view toString(CloseCause cause);
+std::string_view toString(FailureStage stage);
+
+// Close codes with a meaning here (RFC 6455 section 7.4.1).
+namespace close_code {
+inline constexpr int normal = 1000;
+inline constexpr int going_away = 1001;
+inline constexpr int protocol_error = 1002;
+inline constexpr int no_status = 1005;
+inline constexpr int abnormal = 1006;
+inline constexpr int invalid_payload = 1007;
+inline constexpr int message_too_big = 1009;
+}  // namespace close_code
+
+struct ConnectionEnd {
+  ConnectionMode mode = ConnectionMode::heartbeat;
+  int code = close_code::abnormal;
+  CloseCause cause = CloseCause::abnormal;
+  std::string reason;   // the server's close reason, or wsprobe's own words
+  Duration lifetime{};  // open to end
+};
+
+struct ConnectionFailure {
+  FailureStage stage = FailureStage::tcp;
+  int http_status = 0;  // set for stage http
+  std::string detail;   // for logs and the API
+};
+
+// What the engine learned when a connection ended; classify() turns it into
+// the labels. Kept apart from libwebsockets so it is tested without sockets.
+struct CloseObservation {
+  std::optional<int> server_close_code;  // a close frame arrived: its code, 1005 if none
+  std::string server_reason;
+  bool pong_overdue = false;             // wsprobe dropped it for a missing answer
+  std::optional<int> agent_close_code;   // wsprobe closed it on purpose with this code
+  std::optional<int> protocol_close_code;  // wsprobe closed it for a protocol violation
+};
+
+ConnectionEnd classify(const CloseObservation& seen, ConnectionMode mode, Duration lifetime);
+
+// Parses the payload of a close frame: 2-byte big-endian code, then a UTF-8 reason.
+// An empty payload means "no status" (1005).
+struct ClosePayload {
+  int code = close_code::no_status;
+  std::string reason;
+};
+ClosePayload parseClosePayload(const unsigned char* data, std::size_t length);
+
+}  // namespace wsprobe

@@ -1,0 +1,38 @@
+// How the engine reports what it measures. One observer per target; agent/
+// implements it (metrics, events, logs). Every call comes from the engine's
+// service thread, so implementations keep references to their series and do
+// no lookups here.
+#pragma once
+
+#include "connection_end.h"
+
+namespace wsprobe {
+
+class ProbeObserver {
+ public:
+  virtual ~ProbeObserver() = default;
+
+  // A connection attempt started; `replacing` is true when it replaces a
+  // connection that had been open (a reconnect).
+  virtual void onAttempt(ConnectionMode mode, bool replacing) = 0;
+  // The attempt never opened.
+  virtual void onFailure(ConnectionMode mode, const ConnectionFailure& failure) = 0;
+  // 101 Switching Protocols arrived `handshake` after the attempt started.
+  virtual void onOpen(ConnectionMode mode, Duration handshake) = 0;
+  // An open connection ended.
+  virtual void onEnd(const ConnectionEnd& end) = 0;
+  // A heartbeat was answered after `rtt`.
+  virtual void onRoundTrip(Duration rtt) = 0;
+  // Open connections of `mode` now, and whether the target counts as up
+  // (at least one heartbeat connection open and answering).
+  virtual void onOpenCount(ConnectionMode mode, int open) = 0;
+  virtual void onUp(bool up) = 0;
+  // Data frames (heartbeat = "message").
+  virtual void onMessageSent() = 0;
+  virtual void onMessageReceived() = 0;
+  // The estimated idle timeout of the path, once known (seconds; +Inf for
+  // "none below idle_probe_max").
+  virtual void onIdleTimeoutEstimate(double seconds) = 0;
+};
+
+}  // namespace wsprobe
