@@ -1,0 +1,166 @@
+#include "agent.h"
+
+#include <prometheus/text_serializer.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <sstream>
+
+#include "agent/web_api.h"
+
+#ifndef WSPROBE_VERSION
+#define WSPROBE_VERSION "0.0.0"
+#endif
+#ifndef WSPROBE_REVISION
+#define WSPROBE_REVISION "unknown"
+#endif
+
+namespace wsprobe {
+
+const BuildInfo& buildInfo() {
+  static const BuildInfo info{WSPROBE_VERSION, WSPROBE_REVISION};
+  return info;
+}
+
+Agent::Agent(Options options)
+    : options_(std::move(options)),
+      registry_(std::make_shared<prometheus::Registry>()),
+      families_(*registry_),
+      engine_(options_.engine) {
+  families_.build_info
+      .Add({{"version", buildInfo().version},
+            {"revision", buildInfo().revision},
+            {"libwebsockets", Engine::libraryVersion()}})
+      .Set(1);
+  registerEndpoints();
+}
+
+Agent::~Agent() { stop(); }
+
+void Agent::recordLoad(bool ok) {
+  families_.config_last_reload_successful.Add({}).Set(ok ? 1 : 0);
+  if (ok) {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    families_.config_last_reload_success_timestamp.Add({}).Set(
+        std::chrono::duration<double>(now).count());
+  }
+}
+
+std::optional<std::string> Agent::start() {
+  ConfigResult loaded = options_.load_config();
+  if (!loaded.config) return loaded.error;
+  std::string engine_error;
+  if (!engine_.start(&engine_error)) return engine_error;
+  listen_address_ = options_.listen_address.value_or(loaded.config->web.listen_address);
+  const ListenSettings listen{listen_address_, loaded.config->web.tls_cert_file,
+                              loaded.config->web.tls_key_file};
+  if (auto error = http_.start(listen)) {
+    engine_.shutdown(Duration::zero());
+    return error;
+  }
+  apply(*loaded.config);
+  recordLoad(true);
+  ready_ = true;
+  spdlog::info("wsprobe {} listening on {} (port {}), probing {} targets", buildInfo().version,
+               listen_address_, http_.port(), targets_.size());
+  return std::nullopt;
+}
+
+std::optional<std::string> Agent::reload() {
+  std::lock_guard lock(reload_mutex_);
+  if (stopped_) return "shutting down";
+  ConfigResult loaded = options_.load_config();
+  if (!loaded.config) {
+    recordLoad(false);
+    spdlog::error("configuration reload failed, keeping the running configuration: {}", loaded.error);
+    return loaded.error;
+  }
+  if (loaded.config->web.listen_address != listen_address_ && !options_.listen_address) {
+    spdlog::warn("web.listen_address changed; it takes effect after a restart");
+  }
+  apply(*loaded.config);
+  recordLoad(true);
+  spdlog::info("configuration reloaded: {} targets", targets_.size());
+  return std::nullopt;
+}
+
+void Agent::apply(const Config& config) {
+  const bool location_changed = config.location != location_;
+  location_ = config.location;
+  std::map<std::string, HeldTarget> next;
+  for (const TargetSpec& spec : config.targets) {
+    auto held = targets_.find(spec.name);
+    if (held != targets_.end() && held->second.spec == spec && !location_changed) {
+      next.emplace(spec.name, std::move(held->second));  // unchanged: keep everything
+      targets_.erase(held);
+      continue;
+    }
+    std::shared_ptr<TargetReporter> reporter;
+    if (held != targets_.end()) {
+      engine_.removeTarget(spec.name, close_code::normal);
+      // Same labels: the series (and their counts) carry over.
+      if (!location_changed && held->second.spec.labels == spec.labels) reporter = held->second.reporter;
+      targets_.erase(held);
+      spdlog::info("target {} changed: reconnecting", spec.name);
+    }
+    if (!reporter) reporter = std::make_shared<TargetReporter>(families_, spec, location_, events_);
+    engine_.addTarget(spec, reporter);
+    next.emplace(spec.name, HeldTarget{spec, std::move(reporter)});
+  }
+  for (auto& [name, held] : targets_) {
+    engine_.removeTarget(name, close_code::normal);
+    spdlog::info("target {} removed", name);
+  }
+  targets_ = std::move(next);  // reporters of removed targets go, with their series
+}
+
+void Agent::stop() {
+  {
+    std::lock_guard lock(reload_mutex_);
+    if (stopped_) return;
+    stopped_ = true;
+    ready_ = false;
+  }
+  engine_.shutdown(std::chrono::milliseconds(1500));
+  http_.stop();
+}
+
+std::string Agent::renderMetrics() const {
+  auto families = registry_->Collect();
+  auto process = process_metrics_.Collect();
+  families.insert(families.end(), std::make_move_iterator(process.begin()),
+                  std::make_move_iterator(process.end()));
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, families);
+  return out.str();
+}
+
+void Agent::registerEndpoints() {
+  http_.handle("/metrics", [this](const HttpRequest&) {
+    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics()};
+  });
+  http_.handle("/-/healthy", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "Healthy\n"}; });
+  http_.handle("/-/ready", [this](const HttpRequest&) {
+    return ready_ ? HttpResponse{200, "text/plain", "Ready\n"}
+                  : HttpResponse{503, "text/plain", "Not ready\n"};
+  });
+  http_.handle("/-/reload", [this](const HttpRequest& request) {
+    if (request.method != "POST" && request.method != "PUT") {
+      return HttpResponse{405, "text/plain", "Only POST or PUT requests allowed\n"};
+    }
+    if (auto error = reload()) return HttpResponse{500, "text/plain", "failed to reload config: " + *error + "\n"};
+    return HttpResponse{200, "text/plain", "OK\n"};
+  });
+  http_.handle("/api/v1/targets", [this](const HttpRequest&) {
+    return HttpResponse{200, "application/json", targetsJson(engine_.status())};
+  });
+  http_.handle("/api/v1/events", [this](const HttpRequest&) {
+    return HttpResponse{200, "application/json", eventsJson(events_.recent(200))};
+  });
+  http_.handle("/", [this](const HttpRequest&) {
+    return HttpResponse{200, "text/html; charset=utf-8",
+                        statusPage(engine_.status(), events_.recent(50), buildInfo().version)};
+  });
+}
+
+}  // namespace wsprobe

@@ -1,0 +1,103 @@
+// wsprobe's command line: flags as Prometheus exporters spell them, then the
+// daemon, the demo, a configuration check or a diagnosis.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+
+#include "agent/agent.h"
+#include "agent/config.h"
+#include "agent/demo.h"
+#include "agent/logging.h"
+#include "agent/service_signals.h"
+#include "probes/engine.h"
+
+namespace {
+
+using wsprobe::Agent;
+
+int runUntilSignalled(Agent::Options options) {
+  wsprobe::ServiceSignals signals;  // blocks them before any thread starts
+  Agent agent(std::move(options));
+  if (auto error = agent.start()) {
+    spdlog::error("{}", *error);
+    std::cerr << "wsprobe: " << *error << "\n";
+    return 1;
+  }
+  signals.notifyReady();
+  for (;;) {
+    switch (signals.wait()) {
+      case wsprobe::ServiceSignals::Event::reload:
+        signals.notifyReloading();
+        agent.reload();
+        signals.notifyReady();
+        break;
+      case wsprobe::ServiceSignals::Event::stop:
+        spdlog::info("shutting down: closing every connection with 1001");
+        signals.notifyStopping();
+        agent.stop();
+        spdlog::info("stopped");
+        return 0;
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"wsprobe: holds WebSocket connections open and measures what ends them"};
+  app.set_version_flag("--version",
+                       "wsprobe " + wsprobe::buildInfo().version + " (revision " +
+                           wsprobe::buildInfo().revision + ", libwebsockets " +
+                           wsprobe::Engine::libraryVersion() + ")");
+  std::string config_file = "/etc/wsprobe/wsprobe.toml";
+  std::string listen_address;
+  std::string log_level = "info";
+  std::string log_format = "text";
+  bool config_check = false;
+  app.add_option("--config.file", config_file, "configuration file")->capture_default_str();
+  app.add_option("--web.listen-address", listen_address,
+                 "HOST:PORT to serve metrics and the API on (default: the file's, else :9713)");
+  app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
+  app.add_option("--log.format", log_format, "text or json")->capture_default_str();
+  app.add_flag("--config.check", config_check, "validate the configuration file and exit");
+
+  CLI::App* demo = app.add_subcommand(
+      "demo", "start local misbehaving WebSocket endpoints and probe them (no setup needed)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int status = app.exit(error);
+    return status == 0 ? 0 : 2;
+  }
+  if (auto error = wsprobe::setUpLogging(log_level, log_format)) {
+    std::cerr << "wsprobe: " << *error << "\n";
+    return 2;
+  }
+
+  if (config_check) {
+    const auto result = wsprobe::loadConfigFile(config_file, wsprobe::processEnvironment());
+    if (!result.config) {
+      std::cout << "FAILED: " << result.error << "\n";
+      return 1;
+    }
+    std::cout << "SUCCESS: " << config_file << " is valid: " << result.config->targets.size()
+              << " targets\n";
+    return 0;
+  }
+
+  Agent::Options options;
+  if (!listen_address.empty()) options.listen_address = listen_address;
+  if (*demo) {
+    auto endpoints = wsprobe::startDemoEndpoints();
+    options.load_config = [&endpoints] { return wsprobe::demoConfig(*endpoints); };
+    spdlog::info("demo: probing {} local misbehaving endpoints", endpoints->count());
+    return runUntilSignalled(std::move(options));
+  }
+  options.load_config = [config_file] {
+    return wsprobe::loadConfigFile(config_file, wsprobe::processEnvironment());
+  };
+  return runUntilSignalled(std::move(options));
+}

@@ -1,0 +1,89 @@
+// The wsprobe_* metric families (names and buckets from SPEC.md), and the
+// series of one target. Series are created once per target (or once per new
+// label combination) and then updated through kept references.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "probes/connection_end.h"
+#include "probes/target_spec.h"
+
+namespace wsprobe {
+
+class MetricFamilies {
+ public:
+  explicit MetricFamilies(prometheus::Registry& registry);
+
+  prometheus::Family<prometheus::Gauge>& target_up;
+  prometheus::Family<prometheus::Gauge>& connections_open;
+  prometheus::Family<prometheus::Gauge>& connections_desired;
+  prometheus::Family<prometheus::Counter>& connection_attempts;
+  prometheus::Family<prometheus::Counter>& connection_failures;
+  prometheus::Family<prometheus::Counter>& reconnects;
+  prometheus::Family<prometheus::Counter>& disconnects;
+  prometheus::Family<prometheus::Histogram>& connection_lifetime;
+  prometheus::Family<prometheus::Histogram>& ping_rtt;
+  prometheus::Family<prometheus::Histogram>& handshake_duration;
+  prometheus::Family<prometheus::Gauge>& idle_timeout;
+  prometheus::Family<prometheus::Counter>& messages_received;
+  prometheus::Family<prometheus::Counter>& messages_sent;
+  prometheus::Family<prometheus::Gauge>& build_info;
+  prometheus::Family<prometheus::Gauge>& config_last_reload_successful;
+  prometheus::Family<prometheus::Gauge>& config_last_reload_success_timestamp;
+};
+
+const prometheus::Histogram::BucketBoundaries& lifetimeBuckets();
+const prometheus::Histogram::BucketBoundaries& rttBuckets();
+const prometheus::Histogram::BucketBoundaries& handshakeBuckets();
+
+// The series of one target. Removes them from the families when destroyed.
+class TargetSeries {
+ public:
+  TargetSeries(MetricFamilies& families, const TargetSpec& spec, const std::string& location);
+  ~TargetSeries();
+  TargetSeries(const TargetSeries&) = delete;
+  TargetSeries& operator=(const TargetSeries&) = delete;
+
+  // The labels every series of this target carries.
+  const prometheus::Labels& labels() const { return labels_; }
+
+  prometheus::Gauge& up;
+  prometheus::Gauge& open(ConnectionMode mode) { return *open_[index(mode)]; }
+  prometheus::Gauge& desired(ConnectionMode mode) { return *desired_[index(mode)]; }
+  prometheus::Counter& attempts;
+  prometheus::Counter& reconnects(ConnectionMode mode) { return *reconnects_[index(mode)]; }
+  prometheus::Histogram& lifetime(ConnectionMode mode) { return *lifetime_[index(mode)]; }
+  prometheus::Histogram& rtt;
+  prometheus::Histogram& handshake;
+  prometheus::Counter& messages_received;
+  prometheus::Counter& messages_sent;
+  // Created on first use: one series per label combination that happened.
+  prometheus::Counter& failures(FailureStage stage, int http_status);
+  prometheus::Counter& disconnects(ConnectionMode mode, int code, CloseCause cause);
+  prometheus::Gauge& idleTimeout();
+
+ private:
+  static std::size_t index(ConnectionMode mode) { return static_cast<std::size_t>(mode); }
+  prometheus::Labels with(std::initializer_list<std::pair<const std::string, std::string>> extra) const;
+
+  MetricFamilies& families_;
+  prometheus::Labels labels_;
+  prometheus::Gauge* open_[2];
+  prometheus::Gauge* desired_[2];
+  prometheus::Counter* reconnects_[2];
+  prometheus::Histogram* lifetime_[2];
+  std::map<std::pair<FailureStage, int>, prometheus::Counter*> failures_;
+  std::map<std::tuple<ConnectionMode, int, CloseCause>, prometheus::Counter*> disconnects_;
+  prometheus::Gauge* idle_timeout_ = nullptr;
+};
+
+}  // namespace wsprobe

@@ -1,0 +1,73 @@
+#include "target_reporter.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace wsprobe {
+
+namespace {
+double seconds(Duration duration) { return std::chrono::duration<double>(duration).count(); }
+
+std::string describe(const ConnectionFailure& failure) {
+  if (failure.stage == FailureStage::http) return "HTTP " + std::to_string(failure.http_status);
+  return std::string(toString(failure.stage)) + ": " + failure.detail;
+}
+}  // namespace
+
+TargetReporter::TargetReporter(MetricFamilies& families, const TargetSpec& spec,
+                               const std::string& location, EventLog& events)
+    : name_(spec.name), series_(families, spec, location), events_(events) {}
+
+void TargetReporter::onAttempt(ConnectionMode mode, bool replacing) {
+  series_.attempts.Increment();
+  if (replacing) series_.reconnects(mode).Increment();
+}
+
+void TargetReporter::onFailure(ConnectionMode mode, const ConnectionFailure& failure) {
+  series_.failures(failure.stage, failure.http_status).Increment();
+  ++failures_in_a_row_;
+  spdlog::debug("connection attempt failed target={} mode={} stage={} status={} detail=\"{}\"", name_,
+                toString(mode), toString(failure.stage), failure.http_status, failure.detail);
+  if (failures_in_a_row_ == 3 && !up_) {
+    spdlog::warn("target {} down after {} failed attempts: {}", name_, failures_in_a_row_,
+                 describe(failure));
+  }
+  events_.add({ConnectionEvent::Kind::handshake_failure, std::chrono::system_clock::now(), name_,
+               mode, std::nullopt, failure, std::nullopt});
+}
+
+void TargetReporter::onOpen(ConnectionMode mode, Duration handshake) {
+  series_.handshake.Observe(seconds(handshake));
+  failures_in_a_row_ = 0;
+  spdlog::debug("connection open target={} mode={} handshake={:.3f}s", name_, toString(mode),
+                seconds(handshake));
+  events_.add({ConnectionEvent::Kind::open, std::chrono::system_clock::now(), name_, mode,
+               std::nullopt, std::nullopt, handshake});
+}
+
+void TargetReporter::onEnd(const ConnectionEnd& end) {
+  series_.disconnects(end.mode, end.code, end.cause).Increment();
+  series_.lifetime(end.mode).Observe(seconds(end.lifetime));
+  spdlog::info("connection ended target={} mode={} code={} cause={} reason=\"{}\" lifetime={:.3f}s",
+               name_, toString(end.mode), end.code, toString(end.cause), end.reason,
+               seconds(end.lifetime));
+  events_.add({ConnectionEvent::Kind::close, std::chrono::system_clock::now(), name_, end.mode, end,
+               std::nullopt, std::nullopt});
+}
+
+void TargetReporter::onRoundTrip(Duration rtt) { series_.rtt.Observe(seconds(rtt)); }
+
+void TargetReporter::onOpenCount(ConnectionMode mode, int open) { series_.open(mode).Set(open); }
+
+void TargetReporter::onUp(bool up) {
+  series_.up.Set(up ? 1 : 0);
+  if (up != up_) spdlog::info("target {} {}", name_, up ? "up" : "down");
+  up_ = up;
+}
+
+void TargetReporter::onMessageSent() { series_.messages_sent.Increment(); }
+void TargetReporter::onMessageReceived() { series_.messages_received.Increment(); }
+void TargetReporter::onIdleTimeoutEstimate(double value) { series_.idleTimeout().Set(value); }
+
+}  // namespace wsprobe

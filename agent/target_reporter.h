@@ -1,0 +1,40 @@
+// Turns what the engine measures for one target into metrics and log lines.
+// Called on the engine's service thread only.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "agent/event_log.h"
+#include "agent/metrics.h"
+#include "probes/probe_observer.h"
+
+namespace wsprobe {
+
+class TargetReporter final : public ProbeObserver {
+ public:
+  TargetReporter(MetricFamilies& families, const TargetSpec& spec, const std::string& location,
+                 EventLog& events);
+
+  void onAttempt(ConnectionMode mode, bool replacing) override;
+  void onFailure(ConnectionMode mode, const ConnectionFailure& failure) override;
+  void onOpen(ConnectionMode mode, Duration handshake) override;
+  void onEnd(const ConnectionEnd& end) override;
+  void onRoundTrip(Duration rtt) override;
+  void onOpenCount(ConnectionMode mode, int open) override;
+  void onUp(bool up) override;
+  void onMessageSent() override;
+  void onMessageReceived() override;
+  void onIdleTimeoutEstimate(double seconds) override;
+
+  const TargetSeries& series() const { return series_; }
+
+ private:
+  std::string name_;
+  TargetSeries series_;
+  EventLog& events_;
+  int failures_in_a_row_ = 0;  // for the "down after N failed attempts" log line
+  bool up_ = false;
+};
+
+}  // namespace wsprobe

@@ -1,0 +1,454 @@
+#include "engine.h"
+
+#include <libwebsockets.h>
+#include <openssl/x509.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <future>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+#include "held_connection.h"
+#include "probed_target.h"
+
+namespace wsprobe {
+
+namespace {
+
+constexpr const char* kProtocolName = "wsprobe-client";
+// Chunk size libwebsockets hands us per read; kept small because every
+// connection holds one (10,000 connections x 1 KiB).
+constexpr std::size_t kReceiveBuffer = 1024;
+
+Duration monotonicNow() { return std::chrono::microseconds(lws_now_usecs()); }
+
+int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len);
+
+const lws_protocols kProtocols[] = {
+    {kProtocolName, callback, 0, kReceiveBuffer, 0, nullptr, 0},
+    {nullptr, nullptr, 0, 0, 0, nullptr, 0},
+};
+
+}  // namespace
+
+struct Engine::Impl final : ConnectionHost {
+  explicit Impl(Settings engine_settings) : settings(engine_settings) {}
+
+  Settings settings;
+  lws_context* context = nullptr;
+  std::thread service_thread;
+  std::atomic<bool> running{false};
+
+  // Work handed over by other threads, run on the service thread.
+  std::mutex commands_mutex;
+  std::vector<std::function<void()>> commands;
+
+  // Service-thread state.
+  struct TimerHook {
+    lws_sorted_usec_list_t sul;  // first member: the callback casts back
+    Impl* impl;
+  } timer{};
+  std::optional<Duration> timer_armed_for;
+  DeadlineQueue deadlines;
+  std::vector<DeadlineQueue::Key> due_keys;
+  std::vector<std::unique_ptr<HeldConnection>> slots;  // by key
+  std::vector<DeadlineQueue::Key> free_keys;
+  std::map<std::string, std::unique_ptr<ProbedTarget>> targets;
+  std::map<std::string, lws_vhost*> vhosts_by_ca;  // "" = the default vhost
+  std::mt19937_64 random{std::random_device{}()};
+  bool draining = false;
+
+  // ConnectionHost
+  void connect(HeldConnection& connection) override;
+  void wakeAt(DeadlineQueue::Key key, Duration when) override;
+  double unitRandom() override { return std::uniform_real_distribution<double>(0.0, 1.0)(random); }
+
+  void post(std::function<void()> command);
+  void postAndWait(std::function<void()> command);
+  void runCommands();
+  void serve();
+  void armTimer();
+  static void timerFired(lws_sorted_usec_list_t* sul);
+
+  DeadlineQueue::Key newSlot(ProbedTarget& target, ConnectionMode mode);
+  void release(DeadlineQueue::Key key);
+  lws_vhost* vhostFor(const TlsSettings& tls);
+  void add(const TargetSpec& spec, std::shared_ptr<ProbeObserver> observer);
+  void remove(const std::string& name, int code);
+  bool anyConnectionLive() const;
+};
+
+namespace {
+
+HeldConnection* connectionOf(lws* wsi) {
+  return static_cast<HeldConnection*>(lws_wsi_user(wsi));
+}
+
+int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len) {
+  switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED: {
+      auto* impl = static_cast<Engine::Impl*>(lws_context_user(lws_get_context(wsi)));
+      if (impl) impl->runCommands();
+      return 0;
+    }
+    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION: {
+      // `user` is the X509_STORE_CTX here; `len` is OpenSSL's verdict.
+      auto* connection = connectionOf(wsi);
+      if (!connection) return 0;
+      std::string problem;
+      if (!len && user) {
+        const int error = X509_STORE_CTX_get_error(static_cast<X509_STORE_CTX*>(user));
+        problem = std::string("certificate verify failed: ") + X509_verify_cert_error_string(error);
+      }
+      connection->onTlsVerification(problem);
+      return 0;
+    }
+    default:
+      break;
+  }
+
+  auto* connection = static_cast<HeldConnection*>(user);
+  if (!connection) return 0;
+  const Duration now = monotonicNow();
+  switch (reason) {
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+      connection->onHandshakeRequestSent();
+      const ProbedTarget* target = connection->target();
+      if (!target) return 0;
+      auto** position = static_cast<unsigned char**>(in);
+      unsigned char* end = *position + len;
+      auto add = [&](const std::string& name, const std::string& value) {
+        const std::string with_colon = name + ":";
+        return lws_add_http_header_by_name(
+            wsi, reinterpret_cast<const unsigned char*>(with_colon.c_str()),
+            reinterpret_cast<const unsigned char*>(value.data()), static_cast<int>(value.size()),
+            position, end);
+      };
+      for (const auto& [name, value] : target->spec.headers) {
+        if (add(name, value)) return -1;
+      }
+      if (!target->basic_authorization.empty() &&
+          add("Authorization", target->basic_authorization)) {
+        return -1;
+      }
+      return 0;
+    }
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
+      const int status = static_cast<int>(lws_http_client_http_response(wsi));
+      const std::string_view message =
+          in ? std::string_view(static_cast<const char*>(in), strnlen(static_cast<const char*>(in), 512))
+             : std::string_view("connection error");
+      connection->onConnectError(now, message, status);
+      return 0;
+    }
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+      connection->onEstablished(now);
+      return 0;
+    case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+      connection->onPong(std::string_view(static_cast<const char*>(in), len), now);
+      return 0;
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+      connection->onData(std::string_view(static_cast<const char*>(in), len),
+                         lws_is_final_fragment(wsi) != 0, now);
+      return 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+      connection->onPeerClose(static_cast<const unsigned char*>(in), len);
+      return 0;
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+      return connection->onWritable(now) ? 0 : -1;
+    case LWS_CALLBACK_CLIENT_CLOSED:
+    case LWS_CALLBACK_CLOSED_CLIENT_HTTP: {
+      // A close we did not see coming from the peer, with a close payload of
+      // our own recorded: libwebsockets rejected a frame (protocol error).
+      if (connection->phase() == HeldConnection::Phase::open && lws_get_close_length(wsi) >= 2) {
+        const unsigned char* payload = lws_get_close_payload(wsi);
+        const int code = (payload[0] << 8) | payload[1];
+        if (code == close_code::protocol_error || code == close_code::invalid_payload ||
+            code == close_code::message_too_big) {
+          connection->onProtocolViolation(code);
+        }
+      }
+      connection->onClosed(now, static_cast<int>(lws_http_client_http_response(wsi)));
+      return 0;
+    }
+    case LWS_CALLBACK_WSI_DESTROY: {
+      auto* impl = static_cast<Engine::Impl*>(lws_context_user(lws_get_context(wsi)));
+      if (connection->onWsiDestroyed(wsi, now) && impl) impl->release(connection->key());
+      return 0;
+    }
+    default:
+      return 0;
+  }
+}
+
+}  // namespace
+
+void Engine::Impl::connect(HeldConnection& connection) {
+  const ProbedTarget& target = *connection.target();
+  const TargetSpec& spec = target.spec;
+  lws_client_connect_info info{};
+  info.context = context;
+  info.vhost = target.vhost;
+  info.address = spec.url.host.c_str();
+  info.port = spec.url.port;
+  info.path = spec.url.path.c_str();
+  info.host = spec.tls.server_name.empty() ? spec.url.host.c_str() : spec.tls.server_name.c_str();
+  info.origin = spec.origin.empty() ? nullptr : spec.origin.c_str();
+  info.protocol = target.subprotocols_header.empty() ? nullptr : target.subprotocols_header.c_str();
+  info.local_protocol_name = kProtocolName;
+  info.ietf_version_or_minus_one = -1;
+  info.userdata = &connection;
+  info.pwsi = &connection.wsiSlot();
+  if (spec.url.secure) {
+    info.ssl_connection = LCCSCF_USE_SSL;
+    if (spec.tls.insecure_skip_verify) {
+      info.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+                             LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
+    }
+    // lws 4.1 cannot upgrade over h2 and then neither errors nor closes.
+    info.alpn = "http/1.1";
+  }
+  lws_client_connect_via_info(&info);
+}
+
+void Engine::Impl::wakeAt(DeadlineQueue::Key key, Duration when) {
+  deadlines.schedule(key, when);
+  if (!timer_armed_for || when < *timer_armed_for) armTimer();
+}
+
+void Engine::Impl::armTimer() {
+  const auto next = deadlines.next();
+  if (!next) {
+    lws_sul_cancel(&timer.sul);
+    timer_armed_for.reset();
+    return;
+  }
+  const Duration delay = std::max(Duration::zero(), *next - monotonicNow());
+  timer_armed_for = *next;
+  lws_sul_schedule(context, 0, &timer.sul, &Impl::timerFired,
+                   std::chrono::duration_cast<std::chrono::microseconds>(delay).count());
+}
+
+void Engine::Impl::timerFired(lws_sorted_usec_list_t* sul) {
+  Impl& impl = *reinterpret_cast<TimerHook*>(sul)->impl;
+  impl.timer_armed_for.reset();
+  const Duration now = monotonicNow();
+  // Deadlines within the slack are served now, with the deadline-time they
+  // asked for, so one wake-up handles a batch of connections.
+  impl.due_keys.clear();
+  impl.deadlines.popDue(now + impl.settings.timer_slack, impl.due_keys);
+  for (const auto key : impl.due_keys) {
+    if (key < impl.slots.size() && impl.slots[key]) {
+      impl.slots[key]->onDeadline(now, impl.settings.timer_slack);
+    }
+  }
+  if (!impl.timer_armed_for) impl.armTimer();
+}
+
+DeadlineQueue::Key Engine::Impl::newSlot(ProbedTarget& target, ConnectionMode mode) {
+  DeadlineQueue::Key key;
+  if (!free_keys.empty()) {
+    key = free_keys.back();
+    free_keys.pop_back();
+  } else {
+    key = static_cast<DeadlineQueue::Key>(slots.size());
+    slots.emplace_back();
+  }
+  slots[key] = std::make_unique<HeldConnection>(target, mode, key, *this);
+  return key;
+}
+
+void Engine::Impl::release(DeadlineQueue::Key key) {
+  deadlines.cancel(key);
+  slots[key].reset();
+  free_keys.push_back(key);
+}
+
+lws_vhost* Engine::Impl::vhostFor(const TlsSettings& tls) {
+  auto found = vhosts_by_ca.find(tls.ca_file);
+  if (found != vhosts_by_ca.end()) return found->second;
+  // A CA file belongs to a vhost in libwebsockets: one vhost per CA file.
+  lws_context_creation_info info{};
+  info.port = CONTEXT_PORT_NO_LISTEN;
+  info.protocols = kProtocols;
+  info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8;
+  const std::string name = "ca-" + std::to_string(vhosts_by_ca.size());
+  info.vhost_name = name.c_str();
+  info.client_ssl_ca_filepath = tls.ca_file.c_str();
+  lws_vhost* vhost = lws_create_vhost(context, &info);
+  vhosts_by_ca[tls.ca_file] = vhost;
+  return vhost;
+}
+
+void Engine::Impl::add(const TargetSpec& spec, std::shared_ptr<ProbeObserver> observer) {
+  if (targets.count(spec.name)) remove(spec.name, close_code::normal);
+  auto target = std::make_unique<ProbedTarget>(spec, std::move(observer));
+  target->vhost = vhostFor(spec.tls);
+  if (!spec.url.userinfo.empty()) {
+    std::string encoded(spec.url.userinfo.size() * 2 + 8, '\0');
+    const int n = lws_b64_encode_string(spec.url.userinfo.data(),
+                                        static_cast<int>(spec.url.userinfo.size()), encoded.data(),
+                                        static_cast<int>(encoded.size()));
+    if (n > 0) target->basic_authorization = "Basic " + encoded.substr(0, static_cast<std::size_t>(n));
+  }
+  const Duration now = monotonicNow();
+  for (int i = 0; i < spec.connections; ++i) {
+    target->connections.push_back(newSlot(*target, ConnectionMode::heartbeat));
+  }
+  if (spec.idle_probe) target->connections.push_back(newSlot(*target, ConnectionMode::idle));
+  ProbedTarget& held = *target;
+  targets[spec.name] = std::move(target);
+  for (const auto key : held.connections) slots[key]->begin(now);
+}
+
+void Engine::Impl::remove(const std::string& name, int code) {
+  auto found = targets.find(name);
+  if (found == targets.end()) return;
+  const Duration now = monotonicNow();
+  for (const auto key : found->second->connections) {
+    HeldConnection& connection = *slots[key];
+    connection.closeByAgent(code, now);
+    connection.detach();
+    if (!connection.hasWsi()) release(key);
+  }
+  targets.erase(found);
+}
+
+bool Engine::Impl::anyConnectionLive() const {
+  return std::any_of(slots.begin(), slots.end(),
+                     [](const auto& slot) { return slot && slot->hasWsi(); });
+}
+
+void Engine::Impl::post(std::function<void()> command) {
+  {
+    std::lock_guard lock(commands_mutex);
+    commands.push_back(std::move(command));
+  }
+  lws_cancel_service(context);
+}
+
+void Engine::Impl::postAndWait(std::function<void()> command) {
+  if (!running) return;
+  std::promise<void> done;
+  auto finished = done.get_future();
+  post([&] {
+    command();
+    done.set_value();
+  });
+  finished.wait();
+}
+
+void Engine::Impl::runCommands() {
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard lock(commands_mutex);
+    batch.swap(commands);
+  }
+  for (auto& command : batch) command();
+}
+
+void Engine::Impl::serve() {
+  while (running || (draining && anyConnectionLive())) {
+    lws_service(context, 0);
+  }
+  runCommands();  // nobody waits forever on a command posted late
+}
+
+Engine::Engine() : Engine(Settings{}) {}
+Engine::Engine(Settings settings) : impl_(std::make_unique<Impl>(settings)) {}
+
+Engine::~Engine() {
+  if (impl_->running) shutdown(std::chrono::milliseconds(0));
+}
+
+bool Engine::start(std::string* error) {
+  lws_set_log_level(LLL_ERR, nullptr);
+  // Room for many sockets, without libwebsockets sizing its tables for the
+  // hard limit (often a million descriptors: megabytes of tables).
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  const rlim_t wanted = std::min<rlim_t>(limit.rlim_max, 65536);
+  if (limit.rlim_cur < wanted) {
+    limit.rlim_cur = wanted;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+
+  lws_context_creation_info info{};
+  info.port = CONTEXT_PORT_NO_LISTEN;
+  info.protocols = kProtocols;
+  info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8;
+  info.user = impl_.get();
+  info.fd_limit_per_thread = static_cast<unsigned int>(wanted);
+  info.count_threads = 1;
+  impl_->context = lws_create_context(&info);
+  if (!impl_->context) {
+    if (error) *error = "cannot create the libwebsockets context";
+    return false;
+  }
+  impl_->vhosts_by_ca[""] = lws_get_vhost_by_name(impl_->context, "default");
+  impl_->timer.impl = impl_.get();
+  impl_->running = true;
+  impl_->service_thread = std::thread([impl = impl_.get()] { impl->serve(); });
+  return true;
+}
+
+void Engine::addTarget(const TargetSpec& spec, std::shared_ptr<ProbeObserver> observer) {
+  impl_->post([impl = impl_.get(), spec, observer = std::move(observer)]() mutable {
+    impl->add(spec, std::move(observer));
+  });
+}
+
+void Engine::removeTarget(const std::string& name, int close_code) {
+  impl_->postAndWait([impl = impl_.get(), &name, close_code] { impl->remove(name, close_code); });
+}
+
+void Engine::shutdown(Duration grace) {
+  if (!impl_->running) return;
+  Impl& impl = *impl_;
+  impl.postAndWait([&impl] {
+    std::vector<std::string> names;
+    for (const auto& [name, target] : impl.targets) names.push_back(name);
+    for (const auto& name : names) impl.remove(name, close_code::going_away);
+    impl.draining = true;
+  });
+  // Let the close frames go out, then stop whatever is still open.
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool live = true;
+    impl.postAndWait([&] { live = impl.anyConnectionLive(); });
+    if (!live) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  impl.running = false;
+  impl.draining = false;
+  lws_cancel_service(impl.context);
+  impl.service_thread.join();
+  lws_context_destroy(impl.context);
+  impl.context = nullptr;
+}
+
+std::vector<TargetStatus> Engine::status() {
+  std::vector<TargetStatus> result;
+  impl_->postAndWait([&, impl = impl_.get()] {
+    const Duration now = monotonicNow();
+    for (const auto& [name, target] : impl->targets) {
+      TargetStatus status;
+      status.name = name;
+      status.up = target->up();
+      for (const auto key : target->connections) status.connections.push_back(impl->slots[key]->status(now));
+      result.push_back(std::move(status));
+    }
+  });
+  return result;
+}
+
+std::string Engine::libraryVersion() { return lws_get_library_version(); }
+
+}  // namespace wsprobe

@@ -1,0 +1,77 @@
+// The probing engine: one libwebsockets context on one service thread holding
+// every connection of every target. Other threads talk to it only through
+// these methods, which queue work for the service thread. libwebsockets stays
+// behind this header.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "connection_end.h"
+#include "probe_observer.h"
+#include "target_spec.h"
+
+namespace wsprobe {
+
+// A point-in-time view of one held connection, for the API and status page.
+struct ConnectionStatus {
+  ConnectionMode mode = ConnectionMode::heartbeat;
+  std::string state;         // "waiting", "connecting", "open", "closing"
+  Duration age{};            // since open (state "open") or since the attempt started
+  std::optional<Duration> last_rtt;
+  std::optional<ConnectionEnd> last_end;
+  std::optional<ConnectionFailure> last_failure;
+  std::optional<Duration> next_retry_in;  // state "waiting"
+};
+
+struct TargetStatus {
+  std::string name;
+  bool up = false;
+  std::vector<ConnectionStatus> connections;
+};
+
+class Engine {
+ public:
+  struct Settings {
+    // Deadlines closer together than this are served by one wake-up: many
+    // sockets handled per wake-up is what keeps CPU per ping low.
+    Duration timer_slack = std::chrono::milliseconds(5);
+    // Close frames sent on removal or shutdown get this long to be answered.
+    Duration close_grace = std::chrono::milliseconds(1500);
+  };
+
+  Engine();
+  explicit Engine(Settings settings);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Creates the context and starts the service thread.
+  bool start(std::string* error);
+
+  // Starts holding the target's connections. The observer is called on the
+  // service thread until removeTarget() for that name returns.
+  void addTarget(const TargetSpec& spec, std::shared_ptr<ProbeObserver> observer);
+
+  // Closes the target's connections with `close_code` (cause agent; the ends
+  // are reported first) and forgets it. Blocks until the service thread has
+  // done so; afterwards the target's observer is never called again.
+  void removeTarget(const std::string& name, int close_code = 1000);
+
+  // Closes every connection with 1001 (reported as cause agent), waits at
+  // most `grace` for the close handshakes, and stops the service thread.
+  void shutdown(Duration grace);
+
+  std::vector<TargetStatus> status();
+
+  static std::string libraryVersion();
+
+  struct Impl;  // engine.cpp: the libwebsockets side
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace wsprobe

@@ -1,0 +1,66 @@
+#include <catch2/catch.hpp>
+
+#include "probes/connection_end.h"
+
+using namespace std::chrono_literals;
+using namespace wsprobe;
+
+TEST_CASE("connection ends are labelled as SPEC's table says", "[unit]") {
+  struct Case {
+    const char* what;
+    CloseObservation seen;
+    int code;
+    CloseCause cause;
+  };
+  const std::vector<Case> cases = {
+      {"server close 1000", {1000, "bye", false, {}, {}}, 1000, CloseCause::server_close},
+      {"server close 1001", {1001, "", false, {}, {}}, 1001, CloseCause::server_close},
+      {"server close 1011", {1011, "", false, {}, {}}, 1011, CloseCause::server_close},
+      {"server close 1012 kept", {1012, "", false, {}, {}}, 1012, CloseCause::server_close},
+      {"server close 1013 kept", {1013, "", false, {}, {}}, 1013, CloseCause::server_close},
+      {"server close 4001", {4001, "", false, {}, {}}, 4001, CloseCause::server_close},
+      {"server close without code", {1005, "", false, {}, {}}, 1005, CloseCause::server_close},
+      {"TCP ended without close frame", {{}, "", false, {}, {}}, 1006, CloseCause::abnormal},
+      {"pong timeout", {{}, "", true, {}, {}}, 1006, CloseCause::pong_timeout},
+      {"pong timeout wins over a later close frame", {1000, "", true, {}, {}}, 1006,
+       CloseCause::pong_timeout},
+      {"protocol error", {{}, "", false, {}, 1002}, 1002, CloseCause::protocol_error},
+      {"invalid UTF-8", {{}, "", false, {}, 1007}, 1007, CloseCause::protocol_error},
+      {"agent shutdown", {{}, "", false, 1001, {}}, 1001, CloseCause::agent},
+      {"agent close wins over the server's answer", {1001, "", false, 1000, {}}, 1000,
+       CloseCause::agent},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    const ConnectionEnd end = classify(c.seen, ConnectionMode::idle, 61s);
+    CHECK(end.code == c.code);
+    CHECK(end.cause == c.cause);
+    CHECK(end.mode == ConnectionMode::idle);
+    CHECK(end.lifetime == 61s);
+  }
+}
+
+TEST_CASE("the server's close reason is kept", "[unit]") {
+  CloseObservation seen;
+  seen.server_close_code = 1011;
+  seen.server_reason = "internal error";
+  CHECK(classify(seen, ConnectionMode::heartbeat, 1s).reason == "internal error");
+}
+
+TEST_CASE("close payloads are parsed as big-endian code then reason", "[unit]") {
+  const unsigned char payload[] = {0x03, 0xF4, 'r', 'e', 's', 't', 'a', 'r', 't'};  // 1012
+  const ClosePayload parsed = parseClosePayload(payload, sizeof payload);
+  CHECK(parsed.code == 1012);
+  CHECK(parsed.reason == "restart");
+  CHECK(parseClosePayload(payload, 0).code == 1005);
+  CHECK(parseClosePayload(nullptr, 0).code == 1005);
+  CHECK(parseClosePayload(payload, 1).code == 1005);  // one byte is no code
+}
+
+TEST_CASE("label values are the SPEC's words", "[unit]") {
+  CHECK(toString(CloseCause::server_close) == "server_close");
+  CHECK(toString(CloseCause::pong_timeout) == "pong_timeout");
+  CHECK(toString(CloseCause::protocol_error) == "protocol_error");
+  CHECK(toString(FailureStage::timeout) == "timeout");
+  CHECK(toString(ConnectionMode::idle) == "idle");
+}

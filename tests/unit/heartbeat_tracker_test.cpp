@@ -1,0 +1,55 @@
+#include <catch2/catch.hpp>
+
+#include "probes/heartbeat_tracker.h"
+
+using namespace std::chrono_literals;
+using wsprobe::HeartbeatTracker;
+
+TEST_CASE("a pong's tag gives the round trip of its ping", "[unit]") {
+  HeartbeatTracker tracker;
+  const auto first = tracker.sent(1000ms);
+  const auto payload = HeartbeatTracker::pingPayload(first);
+  const auto parsed = HeartbeatTracker::parsePongPayload(payload);
+  REQUIRE(parsed == first);
+  CHECK(tracker.answered(*parsed, 1003ms) == 3ms);
+  CHECK(tracker.outstanding() == 0);
+  CHECK(tracker.answeredCount() == 1);
+}
+
+TEST_CASE("pongs that are not ours are ignored", "[unit]") {
+  CHECK_FALSE(HeartbeatTracker::parsePongPayload(""));
+  CHECK_FALSE(HeartbeatTracker::parsePongPayload("hello"));
+  CHECK_FALSE(HeartbeatTracker::parsePongPayload("wsprobe:"));
+  CHECK_FALSE(HeartbeatTracker::parsePongPayload("wsprobe:12x"));
+  HeartbeatTracker tracker;
+  tracker.sent(0ms);
+  CHECK_FALSE(tracker.answered(99, 5ms));  // a sequence never sent
+}
+
+TEST_CASE("a late pong settles every ping before it", "[unit]") {
+  HeartbeatTracker tracker;
+  tracker.sent(0ms);
+  const auto second = tracker.sent(100ms);
+  tracker.sent(200ms);
+  CHECK(tracker.answered(second, 150ms) == 50ms);
+  CHECK(tracker.outstanding() == 1);
+}
+
+TEST_CASE("the oldest unanswered heartbeat sets the deadline", "[unit]") {
+  HeartbeatTracker tracker;
+  CHECK_FALSE(tracker.deadline(10s));
+  tracker.sent(1s);
+  tracker.sent(21s);
+  CHECK(tracker.deadline(10s) == 11s);
+  CHECK_FALSE(tracker.overdue(10999ms, 10s));
+  CHECK(tracker.overdue(11s, 10s));
+}
+
+TEST_CASE("untagged answers (data-frame heartbeats) settle the oldest", "[unit]") {
+  HeartbeatTracker tracker;
+  tracker.sent(0ms);
+  tracker.sent(5ms);
+  CHECK(tracker.answeredOldest(7ms) == 7ms);
+  CHECK(tracker.answeredOldest(9ms) == 4ms);
+  CHECK_FALSE(tracker.answeredOldest(10ms));
+}
