@@ -170,8 +170,9 @@ if [ -r /etc/os-release ]; then
 fi
 host_suite=${host_suite:-bookworm}
 
-# Prints "rank uri" for each enabled deb/deb-src entry whose suites include
-# $host_suite exactly and whose components include main. Rank 0: signed by
+# Prints "rank suffix uri" for each enabled deb/deb-src entry whose suites
+# include $host_suite or its -security / -updates companion (suffix "-",
+# "-security", "-updates") and whose components include main. Rank 0: signed by
 # the Debian archive keyring (or no Signed-By at all); rank 1: anything else.
 candidate_uris() {
   local source_list='' source_parts='' assignments
@@ -198,25 +199,34 @@ candidate_uris() {
         }
         uri = $i; s = $(i + 1); main = 0
         for (j = i + 2; j <= NF; j++) if ($j == "main") main = 1
-        if (s != suite || !main || uri == "") next
+        if (s == suite) sfx = "-"
+        else if (s == suite "-security") sfx = "-security"
+        else if (s == suite "-updates") sfx = "-updates"
+        else next
+        if (!main || uri == "") next
         rank = (opts ~ /signed-by=/ && opts !~ /debian-archive-keyring/) ? 1 : 0
-        print rank, uri
+        print rank, sfx, uri
       }' "${one_line[@]}"
   fi
   if [ ${#deb822[@]} -gt 0 ]; then
     awk -v suite="$host_suite" '
-      function flush(   n, k, u, sl, ok, main, cl, tl, deb, rank) {
+      function flush(   n, ns, j, k, u, sl, main, cl, tl, deb, rank, sfx) {
         if (uris != "" && tolower(enabled) != "no") {
           deb = 0; n = split(types, tl, /[ \t]+/)
           for (k = 1; k <= n; k++) if (tl[k] == "deb" || tl[k] == "deb-src") deb = 1
-          ok = 0; n = split(suites, sl, /[ \t]+/)
-          for (k = 1; k <= n; k++) if (sl[k] == suite) ok = 1
+          ns = split(suites, sl, /[ \t]+/)
           main = 0; n = split(comps, cl, /[ \t]+/)
           for (k = 1; k <= n; k++) if (cl[k] == "main") main = 1
           rank = (signedby != "" && signedby !~ /debian-archive-keyring/) ? 1 : 0
-          if (deb && ok && main) {
+          if (deb && main) {
             n = split(uris, u, /[ \t]+/)
-            for (k = 1; k <= n; k++) if (u[k] != "") print rank, u[k]
+            for (j = 1; j <= ns; j++) {
+              if (sl[j] == suite) sfx = "-"
+              else if (sl[j] == suite "-security") sfx = "-security"
+              else if (sl[j] == suite "-updates") sfx = "-updates"
+              else continue
+              for (k = 1; k <= n; k++) if (u[k] != "") print rank, sfx, u[k]
+            }
           }
         }
         types = uris = suites = comps = enabled = signedby = ""; field = ""
@@ -240,14 +250,20 @@ candidate_uris() {
   fi
 }
 
-archive_uris=()
+# "suffix uri" pairs: the archives to read $SOURCE_SUITE's source indexes
+# from. The suffix ("-" for none, "-security", "-updates") maps the host's
+# companion suites onto the source suite's: a security fix of the source
+# package (a new Debian revision) is published only in <suite>-security.
+archive_sources=()
 if [ -n "${WSPROBE_DEBIAN_URI:-}" ]; then
-  archive_uris=("$WSPROBE_DEBIAN_URI")
+  archive_sources=("- $WSPROBE_DEBIAN_URI")
 else
-  while IFS= read -r uri; do
-    [ -n "$uri" ] && archive_uris+=("$uri")
-  done < <(candidate_uris | sort -s -n -k1,1 | awk '!seen[$2]++ { print $2 }')
+  while IFS= read -r pair; do
+    [ -n "$pair" ] && archive_sources+=("$pair")
+  done < <(candidate_uris | sort -s -n -k1,1 | awk '!seen[$2 " " $3]++ { print $2, $3 }')
 fi
+archive_uris=()
+for pair in "${archive_sources[@]}"; do archive_uris+=("${pair#* }"); done
 [ ${#archive_uris[@]} -gt 0 ] ||
   die "no enabled apt source for suite '$host_suite' with component 'main' found in the apt configuration (set WSPROBE_DEBIAN_URI to a Debian archive URI)"
 
@@ -276,26 +292,26 @@ apt_options=(
   -o "APT::Get::List-Cleanup=false"
 )
 
-archive=
-for uri in "${archive_uris[@]}"; do
-  uri=${uri%/}
-  printf 'deb-src [signed-by=%s] %s %s main\n' "$KEYRING" "$uri" "$SOURCE_SUITE" >"$apt_dir/sources.list"
-  log "fetching the $SOURCE_SUITE source index from $uri"
-  rm -rf "${apt_dir:?}/lists" && mkdir -p "$apt_dir/lists/partial"
-  update_log=$work/apt-update.log
-  if apt-get "${apt_options[@]}" -q update >"$update_log" 2>&1 &&
-    ! grep -qE '^(W|E): .*(NO_PUBKEY|not signed|Failed to fetch|is not valid|EXPKEYSIG)' "$update_log" &&
-    find "$apt_dir/lists" -maxdepth 1 -name "*_dists_${SOURCE_SUITE}_main_source_Sources*" | grep -q .; then
-    archive=$uri
-    break
-  fi
+: >"$apt_dir/sources.list"
+for pair in "${archive_sources[@]}"; do
+  suffix=${pair%% *}
+  uri=${pair#* }
+  [ "$suffix" = - ] && suffix=
+  printf 'deb-src [signed-by=%s] %s %s%s main\n' "$KEYRING" "${uri%/}" "$SOURCE_SUITE" "$suffix" >>"$apt_dir/sources.list"
+done
+log "fetching the $SOURCE_SUITE source indexes from: ${archive_uris[*]}"
+update_log=$work/apt-update.log
+apt-get "${apt_options[@]}" -q update >"$update_log" 2>&1 || true
+if grep -qE '^(W|E): .*(NO_PUBKEY|not signed|is not valid|EXPKEYSIG)' "$update_log" ||
+  ! find "$apt_dir/lists" -maxdepth 1 -name "*_dists_${SOURCE_SUITE}_main_source_Sources*" | grep -q .; then
   sed 's/^/  apt: /' "$update_log" >&2
   if grep -q NO_PUBKEY "$update_log"; then
     log "$SOURCE_SUITE is signed by a key missing from $KEYRING: upgrade the debian-archive-keyring package"
   fi
-  log "no usable $SOURCE_SUITE source index at $uri"
-done
-[ -n "$archive" ] || die "could not fetch a signed '$SOURCE_SUITE main' source index from any archive in the apt configuration (${archive_uris[*]})"
+  die "could not fetch a signed '$SOURCE_SUITE main' source index from any archive in the apt configuration (${archive_uris[*]})"
+fi
+# A companion suite (-security, -updates) may be unreachable; the main one is enough.
+grep -E '^(W|E): ' "$update_log" | sed 's/^/  apt (tolerated): /' >&2 || true
 
 # --- download ------------------------------------------------------------------
 
@@ -342,12 +358,19 @@ fi
 for line in "$orig_line" "$debian_line"; do
   read -r quoted_uri file _size spec <<<"$line"
   file_uri=${quoted_uri//\'/}
-  if ! hash_ok "$dl_dir/$file" "$spec"; then
-    log "fetching $file directly"
+  # An archive may lack a file its index names (an orig tarball published
+  # only in the main archive, a revision's patches only in -security): try
+  # the same pool path in every configured archive. The hash comes from the
+  # signed index, so where a file is found does not matter.
+  relative=${file_uri#*/main/}
+  for candidate in "$file_uri" "${archive_uris[@]/%//pool/main/$relative}" \
+    "${archive_uris[@]/%//pool/updates/main/$relative}"; do
+    hash_ok "$dl_dir/$file" "$spec" && break
+    log "fetching $candidate"
     rm -f -- "$dl_dir/$file"
-    /usr/lib/apt/apt-helper "${apt_options[@]}" download-file "$file_uri" "$dl_dir/$file" "$spec" >&2 ||
-      die "download of $file_uri failed"
-  fi
+    /usr/lib/apt/apt-helper "${apt_options[@]}" download-file "$candidate" "$dl_dir/$file" "$spec" \
+      >"$work/helper.log" 2>&1 || sed 's/^/  apt: /' "$work/helper.log" >&2
+  done
   hash_ok "$dl_dir/$file" "$spec" || die "$file does not match $spec"
 done
 
