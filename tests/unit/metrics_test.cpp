@@ -35,7 +35,8 @@ TEST_CASE("a target's series carry its name, location and static labels", "[unit
   CHECK_THAT(text, Catch::Contains(
                        R"(wsprobe_connection_failures_total{location="fra1",stage="http",status="503",target="chat",team="realtime"} 1)"));
   CHECK_THAT(text, Catch::Contains(R"(stage="tcp",status="",target="chat")"));
-  CHECK_THAT(text, Catch::Contains(R"(wsprobe_connection_lifetime_seconds_bucket{le="59")"));
+  CHECK_THAT(text, Catch::Contains(
+      R"(wsprobe_connection_lifetime_seconds_bucket{location="fra1",mode="heartbeat",target="chat",team="realtime",le="59"} 0)"));
 }
 
 TEST_CASE("the same label combination is one series", "[unit]") {
