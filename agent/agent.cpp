@@ -53,7 +53,7 @@ std::optional<std::string> Agent::start() {
   if (!engine_.start(&engine_error)) return engine_error;
   listen_address_ = options_.listen_address.value_or(loaded.config->web.listen_address);
   const ListenSettings listen{listen_address_, loaded.config->web.tls_cert_file,
-                              loaded.config->web.tls_key_file};
+                              loaded.config->web.tls_key_file, loaded.config->web.basic_auth_users};
   if (auto error = http_.start(listen)) {
     engine_.shutdown(Duration::zero());
     return error;
@@ -135,6 +135,33 @@ std::string Agent::renderMetrics() const {
   return out.str();
 }
 
+std::vector<TargetView> Agent::targetViews() {
+  std::vector<TargetStatus> status = engine_.status();
+  std::vector<TargetView> views;
+  views.reserve(status.size());
+  // targets_ changes under reload_mutex_ once ready_ is set (start() fills
+  // it before): until then the engine's view alone.
+  const bool started = ready_;
+  std::unique_lock lock(reload_mutex_, std::defer_lock);
+  if (started) lock.lock();
+  for (TargetStatus& target : status) {
+    TargetView view;
+    if (started) {
+      if (const auto held = targets_.find(target.name); held != targets_.end()) {
+        view.labels = held->second.spec.labels;
+        if (!location_.empty()) view.labels["location"] = location_;
+        const TargetReporter::Summary summary = held->second.reporter->summary();
+        view.idle_timeout_seconds = summary.idle_timeout_seconds;
+        view.last_end = summary.last_end;
+        view.last_end_at = summary.last_end_at;
+      }
+    }
+    view.status = std::move(target);
+    views.push_back(std::move(view));
+  }
+  return views;
+}
+
 void Agent::registerEndpoints() {
   http_.handle("/metrics", [this](const HttpRequest&) {
     return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics()};
@@ -152,14 +179,15 @@ void Agent::registerEndpoints() {
     return HttpResponse{200, "text/plain", "OK\n"};
   });
   http_.handle("/api/v1/targets", [this](const HttpRequest&) {
-    return HttpResponse{200, "application/json", targetsJson(engine_.status())};
+    return HttpResponse{200, "application/json", targetsJson(targetViews())};
   });
   http_.handle("/api/v1/events", [this](const HttpRequest&) {
     return HttpResponse{200, "application/json", eventsJson(events_.recent(200))};
   });
   http_.handle("/", [this](const HttpRequest&) {
     return HttpResponse{200, "text/html; charset=utf-8",
-                        statusPage(engine_.status(), events_.recent(50), buildInfo().version)};
+                        statusPage(targetViews(), events_.recent(50), buildInfo().version,
+                                   std::chrono::system_clock::now())};
   });
 }
 

@@ -20,6 +20,7 @@
 #include "agent/metrics.h"
 #include "agent/process_metrics.h"
 #include "agent/target_reporter.h"
+#include "agent/web_api.h"
 #include "probes/engine.h"
 
 namespace wsprobe {
@@ -59,6 +60,9 @@ class Agent {
   std::string listenAddress() const { return listen_address_; }
   std::string renderMetrics() const;
   std::vector<TargetStatus> targetStatus() { return engine_.status(); }
+  // The engine's status with each target's labels, last close and idle
+  // timeout estimate: what / and /api/v1/targets show.
+  std::vector<TargetView> targetViews();
   const EventLog& events() const { return events_; }
 
  private:

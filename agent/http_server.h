@@ -1,8 +1,10 @@
 // The one HTTP listener (civetweb). Handlers are plain functions from a
-// request to a response; civetweb stays inside http_server.cpp.
+// request to a response; civetweb and OpenSSL stay inside http_server.cpp.
+// The listener can serve HTTPS and require basic auth for every path.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,8 +26,11 @@ struct HttpResponse {
 
 struct ListenSettings {
   std::string address;         // ":9713", "127.0.0.1:0", "0.0.0.0:9713"
-  std::string tls_cert_file;   // both set: HTTPS
+  std::string tls_cert_file;   // both set: HTTPS (PEM; the cert file may hold a chain)
   std::string tls_key_file;
+  // user -> bcrypt hash; non-empty: every path answers 401 without one of
+  // these users' credentials.
+  std::map<std::string, std::string> basic_auth_users;
 };
 
 class HttpServer {
@@ -39,7 +44,8 @@ class HttpServer {
 
   // Registers `handler` for exactly `path`. Call before start().
   void handle(const std::string& path, Handler handler);
-  // Starts listening; returns an error message naming the address on failure.
+  // Starts listening; returns an error message naming the address (or the
+  // TLS file, or the basic-auth user) on failure.
   std::optional<std::string> start(const ListenSettings& settings);
   void stop();
   // The bound port (useful with port 0).

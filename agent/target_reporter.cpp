@@ -52,8 +52,11 @@ void TargetReporter::onEnd(const ConnectionEnd& end) {
   spdlog::info("connection ended target={} mode={} code={} cause={} reason=\"{}\" lifetime={:.3f}s",
                name_, toString(end.mode), end.code, toString(end.cause), end.reason,
                seconds(end.lifetime));
-  events_.add({ConnectionEvent::Kind::close, std::chrono::system_clock::now(), name_, end.mode, end,
-               std::nullopt, std::nullopt});
+  const auto now = std::chrono::system_clock::now();
+  events_.add({ConnectionEvent::Kind::close, now, name_, end.mode, end, std::nullopt, std::nullopt});
+  std::lock_guard lock(summary_mutex_);
+  summary_.last_end = end;
+  summary_.last_end_at = now;
 }
 
 void TargetReporter::onRoundTrip(Duration rtt) { series_.rtt.Observe(seconds(rtt)); }
@@ -68,6 +71,15 @@ void TargetReporter::onUp(bool up) {
 
 void TargetReporter::onMessageSent() { series_.messages_sent.Increment(); }
 void TargetReporter::onMessageReceived() { series_.messages_received.Increment(); }
-void TargetReporter::onIdleTimeoutEstimate(double value) { series_.idleTimeout().Set(value); }
+void TargetReporter::onIdleTimeoutEstimate(double value) {
+  series_.idleTimeout().Set(value);
+  std::lock_guard lock(summary_mutex_);
+  summary_.idle_timeout_seconds = value;
+}
+
+TargetReporter::Summary TargetReporter::summary() const {
+  std::lock_guard lock(summary_mutex_);
+  return summary_;
+}
 
 }  // namespace wsprobe

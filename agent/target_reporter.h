@@ -2,7 +2,10 @@
 // Called on the engine's service thread only.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "agent/event_log.h"
@@ -29,12 +32,23 @@ class TargetReporter final : public ProbeObserver {
 
   const TargetSeries& series() const { return series_; }
 
+  // What the status page and /api/v1/targets show beyond the engine's
+  // status. Safe to call from any thread.
+  struct Summary {
+    std::optional<double> idle_timeout_seconds;  // once estimated; +Inf: none found
+    std::optional<ConnectionEnd> last_end;       // the most recent end of any connection
+    std::optional<std::chrono::system_clock::time_point> last_end_at;
+  };
+  Summary summary() const;
+
  private:
   std::string name_;
   TargetSeries series_;
   EventLog& events_;
   int failures_in_a_row_ = 0;  // for the "down after N failed attempts" log line
   bool up_ = false;
+  mutable std::mutex summary_mutex_;  // the service thread writes, HTTP threads read
+  Summary summary_;
 };
 
 }  // namespace wsprobe

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <sstream>
 
@@ -22,6 +23,51 @@ std::string isoTime(std::chrono::system_clock::time_point at) {
   return text;
 }
 
+// "850 ms", "12.5 s", "3m 20s", "2h 5m".
+std::string humanDuration(double value) {
+  std::ostringstream out;
+  out.setf(std::ios::fixed);
+  if (value < 1) {
+    out.precision(value < 0.01 ? 2 : 0);
+    out << value * 1000 << " ms";
+  } else if (value < 120) {
+    out.precision(1);
+    out << value << " s";
+  } else if (value < 7200) {
+    const auto whole = static_cast<long long>(value);
+    out << whole / 60 << "m " << whole % 60 << "s";
+  } else {
+    const auto whole = static_cast<long long>(value);
+    out << whole / 3600 << "h " << (whole % 3600) / 60 << "m";
+  }
+  return out.str();
+}
+
+bool hasIdleConnection(const TargetStatus& status) {
+  for (const auto& connection : status.connections) {
+    if (connection.mode == ConnectionMode::idle) return true;
+  }
+  return false;
+}
+
+// "unknown" (probing, not settled yet), "estimated", "none" (outlived
+// idle_probe_max) or "not_probed" (idle_probe = false).
+std::string idleTimeoutState(const TargetView& target) {
+  if (target.idle_timeout_seconds) return std::isinf(*target.idle_timeout_seconds) ? "none" : "estimated";
+  return hasIdleConnection(target.status) ? "unknown" : "not_probed";
+}
+
+int openCount(const TargetStatus& status, ConnectionMode mode, int* total) {
+  int open = 0;
+  *total = 0;
+  for (const auto& connection : status.connections) {
+    if (connection.mode != mode) continue;
+    ++*total;
+    if (connection.state == "open") ++open;
+  }
+  return open;
+}
+
 json endJson(const ConnectionEnd& end) {
   return {{"code", end.code},
           {"cause", std::string(toString(end.cause))},
@@ -35,22 +81,47 @@ json failureJson(const ConnectionFailure& failure) {
   return out;
 }
 
-std::string describeEnd(const std::optional<ConnectionEnd>& end) {
-  if (!end) return "";
+std::string dump(const json& value) {
+  // Close reasons come from servers and may not be UTF-8: replace, never throw.
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string describeEnd(const ConnectionEnd& end) {
   std::ostringstream out;
-  out << end->code << " " << toString(end->cause);
-  if (!end->reason.empty()) out << " (" << end->reason << ")";
-  out.precision(1);
-  out << std::fixed << " after " << seconds(end->lifetime) << " s";
+  out << end.code << " " << toString(end.cause);
+  if (!end.reason.empty()) out << " \"" << end.reason << "\"";
+  out << " after " << humanDuration(seconds(end.lifetime));
   return out.str();
+}
+
+std::string describeFailure(const ConnectionFailure& failure) {
+  std::string out(toString(failure.stage));
+  if (failure.http_status) out += " " + std::to_string(failure.http_status);
+  if (!failure.detail.empty()) out += ": " + failure.detail;
+  return out;
+}
+
+std::string describeConnection(const ConnectionStatus& connection) {
+  std::string out = std::string(toString(connection.mode)) + " " + connection.state;
+  if (connection.state == "open") out += " for " + humanDuration(seconds(connection.age));
+  if (connection.next_retry_in) out += ", retry in " + humanDuration(seconds(*connection.next_retry_in));
+  if (connection.state != "open" && connection.last_failure) {
+    out += " (last failure: " + describeFailure(*connection.last_failure) + ")";
+  }
+  return out;
+}
+
+std::string ago(std::chrono::system_clock::time_point now, std::chrono::system_clock::time_point at) {
+  const double elapsed = std::chrono::duration<double>(now - at).count();
+  return humanDuration(elapsed < 0 ? 0 : elapsed) + " ago";
 }
 }  // namespace
 
-std::string targetsJson(const std::vector<TargetStatus>& targets) {
+std::string targetsJson(const std::vector<TargetView>& targets) {
   json out = json::array();
   for (const auto& target : targets) {
     json connections = json::array();
-    for (const auto& connection : target.connections) {
+    for (const auto& connection : target.status.connections) {
       json item = {{"mode", std::string(toString(connection.mode))},
                    {"state", connection.state},
                    {"age_seconds", seconds(connection.age)}};
@@ -62,10 +133,32 @@ std::string targetsJson(const std::vector<TargetStatus>& targets) {
           connection.next_retry_in ? json(seconds(*connection.next_retry_in)) : json(nullptr);
       connections.push_back(std::move(item));
     }
-    out.push_back({{"target", target.name}, {"up", target.up}, {"connections", std::move(connections)}});
+    int heartbeat_total = 0;
+    int idle_total = 0;
+    const int heartbeat_open = openCount(target.status, ConnectionMode::heartbeat, &heartbeat_total);
+    const int idle_open = openCount(target.status, ConnectionMode::idle, &idle_total);
+    json item = {{"target", target.status.name},
+                 {"up", target.status.up},
+                 {"labels", target.labels},
+                 {"open_connections", {{"heartbeat", heartbeat_open}, {"idle", idle_open}}},
+                 {"desired_connections", {{"heartbeat", heartbeat_total}, {"idle", idle_total}}},
+                 {"idle_timeout_state", idleTimeoutState(target)}};
+    // JSON has no infinity: "none" above says the probe found no timeout.
+    item["idle_timeout_seconds"] = target.idle_timeout_seconds && !std::isinf(*target.idle_timeout_seconds)
+                                       ? json(*target.idle_timeout_seconds)
+                                       : json(nullptr);
+    if (target.last_end) {
+      json last = endJson(*target.last_end);
+      last["mode"] = std::string(toString(target.last_end->mode));
+      last["time"] = target.last_end_at ? json(isoTime(*target.last_end_at)) : json(nullptr);
+      item["last_close"] = std::move(last);
+    } else {
+      item["last_close"] = nullptr;
+    }
+    item["connections"] = std::move(connections);
+    out.push_back(std::move(item));
   }
-  return json{{"status", "success"}, {"data", std::move(out)}}.dump(-1, ' ', false,
-                                                                     json::error_handler_t::replace);
+  return dump(json{{"status", "success"}, {"data", std::move(out)}});
 }
 
 std::string eventsJson(const std::vector<ConnectionEvent>& events) {
@@ -80,8 +173,7 @@ std::string eventsJson(const std::vector<ConnectionEvent>& events) {
     if (event.handshake) item["handshake_seconds"] = seconds(*event.handshake);
     out.push_back(std::move(item));
   }
-  return json{{"status", "success"}, {"data", std::move(out)}}.dump(-1, ' ', false,
-                                                                     json::error_handler_t::replace);
+  return dump(json{{"status", "success"}, {"data", std::move(out)}});
 }
 
 std::string htmlEscape(std::string_view text) {
@@ -100,42 +192,73 @@ std::string htmlEscape(std::string_view text) {
   return out;
 }
 
-std::string statusPage(const std::vector<TargetStatus>& targets,
-                       const std::vector<ConnectionEvent>& events, const std::string& version) {
+std::string statusPage(const std::vector<TargetView>& targets,
+                       const std::vector<ConnectionEvent>& events, const std::string& version,
+                       std::chrono::system_clock::time_point now) {
   std::ostringstream page;
-  page << "<!doctype html><html><head><meta charset=\"utf-8\"><title>wsprobe</title>"
-          "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-          "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.up{color:#070}"
-          ".down{color:#b00}</style></head><body><h1>wsprobe "
-       << htmlEscape(version) << "</h1><h2>Targets</h2><table id=\"targets\"><tr><th>target</th>"
-       << "<th>state</th><th>open</th><th>last RTT</th><th>last close</th></tr>";
-  page.setf(std::ios::fixed);
-  page.precision(2);
+  page << "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+          "<meta http-equiv=\"refresh\" content=\"10\"><title>wsprobe</title>"
+          "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
+          "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
+          ".up{color:#070}.down{color:#b00}.muted{color:#777}ul{margin:0;padding-left:1.2em}</style>"
+          "</head><body><h1>wsprobe "
+       << htmlEscape(version) << "</h1><p class=\"muted\">" << isoTime(now) << " · " << targets.size()
+       << " targets · refreshes every 10 s</p>"
+       << "<h2>Targets</h2><table id=\"targets\"><tr><th>target</th><th>labels</th><th>state</th>"
+          "<th>open</th><th>last RTT</th><th>last close</th><th>idle timeout</th>"
+          "<th>connections</th></tr>";
   for (const auto& target : targets) {
-    int open = 0;
+    const TargetStatus& status = target.status;
     std::optional<Duration> rtt;
-    std::optional<ConnectionEnd> last_end;
-    for (const auto& connection : target.connections) {
-      if (connection.state == "open") ++open;
+    for (const auto& connection : status.connections) {
       if (connection.last_rtt) rtt = connection.last_rtt;
-      if (connection.last_end) last_end = connection.last_end;
     }
-    page << "<tr class=\"target\"><td class=\"name\">" << htmlEscape(target.name) << "</td><td class=\""
-         << (target.up ? "up\">up" : "down\">down") << "</td><td>" << open << "/"
-         << target.connections.size() << "</td><td>";
-    if (rtt) page << seconds(*rtt) * 1000 << " ms";
-    page << "</td><td>" << htmlEscape(describeEnd(last_end)) << "</td></tr>";
+    int heartbeat_total = 0;
+    int idle_total = 0;
+    const int heartbeat_open = openCount(status, ConnectionMode::heartbeat, &heartbeat_total);
+    const int idle_open = openCount(status, ConnectionMode::idle, &idle_total);
+
+    page << "<tr class=\"target\"><td class=\"name\">" << htmlEscape(status.name)
+         << "</td><td class=\"labels\">";
+    for (const auto& [name, value] : target.labels) {
+      page << "<div>" << htmlEscape(name) << "=" << htmlEscape(value) << "</div>";
+    }
+    page << "</td><td class=\"state " << (status.up ? "up\">up" : "down\">down") << "</td><td class=\"open\">"
+         << heartbeat_open << "/" << heartbeat_total << " heartbeat";
+    if (idle_total > 0) page << "<br>" << idle_open << "/" << idle_total << " idle";
+    page << "</td><td class=\"rtt\">" << (rtt ? humanDuration(seconds(*rtt)) : "") << "</td><td class=\"last-close\">";
+    if (target.last_end) {
+      page << htmlEscape(describeEnd(*target.last_end));
+      if (target.last_end_at) {
+        page << "<br><span class=\"muted\">" << isoTime(*target.last_end_at) << " ("
+             << ago(now, *target.last_end_at) << ")</span>";
+      }
+    }
+    page << "</td><td class=\"idle-timeout\">";
+    const std::string idle_state = idleTimeoutState(target);
+    if (idle_state == "estimated") {
+      page << humanDuration(*target.idle_timeout_seconds);
+    } else if (idle_state == "none") {
+      page << "none found";
+    } else if (idle_state == "unknown") {
+      page << "<span class=\"muted\">measuring</span>";
+    } else {
+      page << "<span class=\"muted\">not probed</span>";
+    }
+    page << "</td><td class=\"connections\"><ul>";
+    for (const auto& connection : status.connections) {
+      page << "<li>" << htmlEscape(describeConnection(connection)) << "</li>";
+    }
+    page << "</ul></td></tr>";
   }
   page << "</table><h2>Recent events</h2><table id=\"events\"><tr><th>time</th><th>target</th>"
-          "<th>mode</th><th>event</th></tr>";
+          "<th>mode</th><th>event</th><th>details</th></tr>";
   for (const auto& event : events) {
-    page << "<tr><td>" << isoTime(event.at) << "</td><td>" << htmlEscape(event.target) << "</td><td>"
-         << toString(event.mode) << "</td><td>" << toString(event.kind) << " ";
-    if (event.end) page << htmlEscape(describeEnd(event.end));
-    if (event.failure) {
-      page << htmlEscape(std::string(toString(event.failure->stage)));
-      if (event.failure->http_status) page << " " << event.failure->http_status;
-    }
+    page << "<tr class=\"event\"><td>" << isoTime(event.at) << "</td><td>" << htmlEscape(event.target)
+         << "</td><td>" << toString(event.mode) << "</td><td>" << toString(event.kind) << "</td><td>";
+    if (event.end) page << htmlEscape(describeEnd(*event.end));
+    if (event.failure) page << htmlEscape(describeFailure(*event.failure));
+    if (event.handshake) page << "handshake " << humanDuration(seconds(*event.handshake));
     page << "</td></tr>";
   }
   page << "</table><p><a href=\"/metrics\">metrics</a> · <a href=\"/api/v1/targets\">targets</a> · "

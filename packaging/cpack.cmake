@@ -5,31 +5,12 @@
 
 set(WSPROBE_SYSTEMD_UNIT_DIR "/lib/systemd/system" CACHE PATH
   "Where the systemd unit is installed (Debian 12: /lib/systemd/system)")
-set(WSPROBE_PRIVATE_LIB_DIR "/usr/lib/wsprobe" CACHE PATH
-  "Private directory for the OpenSSL names civetweb loads at run time")
-
-# civetweb (Debian's libcivetweb1) loads OpenSSL with dlopen("libssl.so") and
-# dlopen("libcrypto.so"): development names that only libssl-dev provides, so
-# on a host without it the HTTPS listener cannot start. The package ships the
-# two names as links to the runtime libraries in a private directory, and the
-# installed binary carries that directory as DT_RPATH (not RUNPATH: glibc
-# searches the executable's DT_RPATH for a dlopen from a library that has no
-# RUNPATH of its own, as libcivetweb has none).
-set(wsprobe_tls_links)
-foreach(library IN ITEMS ssl crypto)
-  if(library STREQUAL "ssl")
-    get_filename_component(runtime "${OPENSSL_SSL_LIBRARY}" REALPATH)
-  else()
-    get_filename_component(runtime "${OPENSSL_CRYPTO_LIBRARY}" REALPATH)
-  endif()
-  set(link "${CMAKE_BINARY_DIR}/packaging/lib${library}.so")
-  file(MAKE_DIRECTORY "${CMAKE_BINARY_DIR}/packaging")
-  file(CREATE_LINK "${runtime}" "${link}" SYMBOLIC)
-  list(APPEND wsprobe_tls_links "${link}")
-endforeach()
-install(FILES ${wsprobe_tls_links} DESTINATION "${WSPROBE_PRIVATE_LIB_DIR}")
+# The OpenSSL names civetweb loads at run time (agent/civetweb_openssl/) go
+# in a private directory that only the wsprobe binary searches.
+set(WSPROBE_PRIVATE_LIB_DIR "/usr/lib/wsprobe")
+install(TARGETS wsprobe_civetweb_ssl wsprobe_civetweb_crypto
+  LIBRARY DESTINATION "${WSPROBE_PRIVATE_LIB_DIR}")
 set_target_properties(wsprobe PROPERTIES INSTALL_RPATH "${WSPROBE_PRIVATE_LIB_DIR}")
-target_link_options(wsprobe PRIVATE "LINKER:--disable-new-dtags")
 
 install(FILES "${PROJECT_SOURCE_DIR}/packaging/wsprobe.service"
   DESTINATION "${WSPROBE_SYSTEMD_UNIT_DIR}")
@@ -68,6 +49,7 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Library dependencies come from dpkg-shlibdeps over the linked binary;
 # adduser is for the system user the postinst creates.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS "${WSPROBE_PRIVATE_LIB_DIR}")
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   "${PROJECT_SOURCE_DIR}/packaging/debian/postinst"
