@@ -3,6 +3,9 @@
 #include <libwebsockets.h>
 #include <openssl/x509.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <atomic>
@@ -30,6 +33,27 @@ constexpr std::size_t kReceiveBuffer = 1024;
 Duration monotonicNow() { return std::chrono::microseconds(lws_now_usecs()); }
 
 int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len);
+
+// Options of the context and of every vhost. The origin goes out as
+// configured (lws would otherwise prefix "http://"). No TLS session cache: a
+// resumed session skips certificate verification, and a resumed handshake is
+// not what a new client lives through.
+constexpr std::uint64_t kVhostOptions = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+                                        LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                                        LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN |
+                                        LWS_SERVER_OPTION_DISABLE_TLS_SESSION_CACHE;
+
+// Whether the peer has not ended TCP. libwebsockets ends a connection itself
+// when it rejects a frame (an illegal opcode, reserved bits), without
+// recording a close code; a peer that left instead makes recv() report the
+// end (0, or an error).
+bool peerStillConnected(lws* wsi) {
+  const lws_sockfd_type fd = lws_get_socket_fd(wsi);
+  if (fd < 0) return false;
+  char byte = 0;
+  const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
 
 const lws_protocols kProtocols[] = {
     {kProtocolName, callback, 0, kReceiveBuffer, 0, nullptr, 0},
@@ -61,14 +85,17 @@ struct Engine::Impl final : ConnectionHost {
   std::vector<std::unique_ptr<HeldConnection>> slots;  // by key
   std::vector<DeadlineQueue::Key> free_keys;
   std::map<std::string, std::unique_ptr<ProbedTarget>> targets;
-  std::map<std::string, lws_vhost*> vhosts_by_ca;  // "" = the default vhost
+  std::map<std::string, lws_vhost*> vhosts_by_trust;  // by TLS trust settings
   std::mt19937_64 random{std::random_device{}()};
   bool draining = false;
 
   // ConnectionHost
   void connect(HeldConnection& connection) override;
   void wakeAt(DeadlineQueue::Key key, Duration when) override;
-  double unitRandom() override { return std::uniform_real_distribution<double>(0.0, 1.0)(random); }
+  double unitRandom() override {
+    if (settings.unit_random) return settings.unit_random();
+    return std::uniform_real_distribution<double>(0.0, 1.0)(random);
+  }
 
   void post(std::function<void()> command);
   void postAndWait(std::function<void()> command);
@@ -174,6 +201,9 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
             code == close_code::message_too_big) {
           connection->onProtocolViolation(code);
         }
+      } else if (connection->phase() == HeldConnection::Phase::open && !connection->sawPeerClose() &&
+                 peerStillConnected(wsi)) {
+        connection->onProtocolViolation(close_code::protocol_error);
       }
       connection->onClosed(now, static_cast<int>(lws_http_client_http_response(wsi)));
       return 0;
@@ -272,18 +302,22 @@ void Engine::Impl::release(DeadlineQueue::Key key) {
 }
 
 lws_vhost* Engine::Impl::vhostFor(const TlsSettings& tls) {
-  auto found = vhosts_by_ca.find(tls.ca_file);
-  if (found != vhosts_by_ca.end()) return found->second;
-  // A CA file belongs to a vhost in libwebsockets: one vhost per CA file.
+  // Trust settings live on a vhost in libwebsockets (the CA file), and
+  // connections of one vhost share TLS state: one vhost per CA file and
+  // verification mode, so an insecure target never lends anything to a
+  // verifying one.
+  const std::string key = (tls.insecure_skip_verify ? "insecure:" : "verify:") + tls.ca_file;
+  auto found = vhosts_by_trust.find(key);
+  if (found != vhosts_by_trust.end()) return found->second;
   lws_context_creation_info info{};
   info.port = CONTEXT_PORT_NO_LISTEN;
   info.protocols = kProtocols;
-  info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8;
-  const std::string name = "ca-" + std::to_string(vhosts_by_ca.size());
+  info.options = kVhostOptions;
+  const std::string name = "trust-" + std::to_string(vhosts_by_trust.size());
   info.vhost_name = name.c_str();
-  info.client_ssl_ca_filepath = tls.ca_file.c_str();
+  if (!tls.ca_file.empty()) info.client_ssl_ca_filepath = tls.ca_file.c_str();
   lws_vhost* vhost = lws_create_vhost(context, &info);
-  vhosts_by_ca[tls.ca_file] = vhost;
+  vhosts_by_trust[key] = vhost;
   return vhost;
 }
 
@@ -383,7 +417,7 @@ bool Engine::start(std::string* error) {
   lws_context_creation_info info{};
   info.port = CONTEXT_PORT_NO_LISTEN;
   info.protocols = kProtocols;
-  info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8;
+  info.options = kVhostOptions;
   info.user = impl_.get();
   info.fd_limit_per_thread = static_cast<unsigned int>(wanted);
   info.count_threads = 1;
@@ -392,7 +426,7 @@ bool Engine::start(std::string* error) {
     if (error) *error = "cannot create the libwebsockets context";
     return false;
   }
-  impl_->vhosts_by_ca[""] = lws_get_vhost_by_name(impl_->context, "default");
+  impl_->vhosts_by_trust["verify:"] = lws_get_vhost_by_name(impl_->context, "default");
   impl_->timer.impl = impl_.get();
   impl_->running = true;
   impl_->service_thread = std::thread([impl = impl_.get()] { impl->serve(); });

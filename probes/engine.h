@@ -5,6 +5,8 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +42,9 @@ class Engine {
     Duration timer_slack = std::chrono::milliseconds(5);
     // Close frames sent on removal or shutdown get this long to be answered.
     Duration close_grace = std::chrono::milliseconds(1500);
+    // Draws in [0, 1] for the reconnect jitter; empty: a randomly seeded
+    // generator. Tests pin it to 1 to see the backoff's ceilings themselves.
+    std::function<double()> unit_random;
   };
 
   Engine();

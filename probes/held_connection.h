@@ -56,6 +56,7 @@ class HeldConnection {
   void onData(std::string_view data, bool final_fragment, TimePoint now);
   void onPeerClose(const unsigned char* payload, std::size_t length);
   void onProtocolViolation(int code) { seen_.protocol_close_code = code; }
+  bool sawPeerClose() const { return seen_.server_close_code.has_value(); }
   // Returns false when the connection is to be closed now.
   bool onWritable(TimePoint now);
   // The connection ended (after open or during the handshake).

@@ -1,1 +1,274 @@
+// What the engine measures, seen where operators see it: real misbehaving
+// WebSocket endpoints on 127.0.0.1:0, a real agent, assertions on /metrics.
 #include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <thread>
+
+#include "probes/endpoints/misbehaving_endpoint.h"
+#include "probes/endpoints/self_signed_certificate.h"
+#include "support/agent_under_test.h"
+#include "support/scrape.h"
+
+using namespace wsprobe;
+using namespace wsprobe::testing;
+using namespace std::chrono_literals;
+using endpoints::EndpointBehaviour;
+using endpoints::MisbehavingEndpoint;
+
+namespace {
+
+double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
+TEST_CASE("a healthy endpoint: open connections, RTT, handshake time, up", "[integration]") {
+  MisbehavingEndpoint server(EndpointBehaviour{});
+  AgentUnderTest probe(targetBlock("healthy", server.url("/ws"), "connections = 3"));
+  REQUIRE(probe.waitForMetric("wsprobe_ping_rtt_seconds_count", {{"target", "healthy"}}, 6, 10s));
+  const std::string text = probe.scrape();
+  CHECK(sampleValue(text, "wsprobe_target_up", {{"target", "healthy"}}) == 1);
+  CHECK(sampleValue(text, "wsprobe_connections_open", {{"target", "healthy"}, {"mode", "heartbeat"}}) == 3);
+  CHECK(sampleValue(text, "wsprobe_connections_desired", {{"target", "healthy"}, {"mode", "heartbeat"}}) == 3);
+  CHECK(sampleValue(text, "wsprobe_connection_attempts_total", {{"target", "healthy"}}) == 3);
+  CHECK(sampleValue(text, "wsprobe_handshake_duration_seconds_count", {{"target", "healthy"}}) == 3);
+  // Loopback: every round trip is well under 100 ms, and not zero.
+  const double rtt_sum = *sampleValue(text, "wsprobe_ping_rtt_seconds_sum", {{"target", "healthy"}});
+  const double rtt_count = *sampleValue(text, "wsprobe_ping_rtt_seconds_count", {{"target", "healthy"}});
+  CHECK(rtt_sum / rtt_count > 0);
+  CHECK(sampleValue(text, "wsprobe_ping_rtt_seconds_bucket", {{"target", "healthy"}, {"le", "0.1"}}) == rtt_count);
+  CHECK(server.pingsReceived() >= 6);
+  CHECK(server.openConnections() == 3);
+  CHECK_FALSE(sampleValue(text, "wsprobe_disconnects_total", {{"target", "healthy"}}));
+}
+
+TEST_CASE("a pong delayed by the server is measured as that delay", "[integration]") {
+  EndpointBehaviour slow;
+  slow.pong_delay = 150ms;
+  MisbehavingEndpoint server(slow);
+  AgentUnderTest probe(targetBlock("slow", server.url("/ws")));
+  REQUIRE(probe.waitForMetric("wsprobe_ping_rtt_seconds_count", {{"target", "slow"}}, 3, 10s));
+  const std::string text = probe.scrape();
+  const double mean = *sampleValue(text, "wsprobe_ping_rtt_seconds_sum", {{"target", "slow"}}) /
+                      *sampleValue(text, "wsprobe_ping_rtt_seconds_count", {{"target", "slow"}});
+  CHECK(mean >= 0.150);
+  CHECK(mean < 0.200);
+  CHECK(sampleValue(text, "wsprobe_ping_rtt_seconds_bucket", {{"target", "slow"}, {"le", "0.1"}}) == 0);
+}
+
+TEST_CASE("server close codes are counted exactly as sent, 1012 and 1013 included", "[integration]") {
+  EndpointBehaviour closes;
+  closes.close_after = 150ms;
+  closes.close_codes = {1000, 1001, 1011, 1012, 1013, 4001};
+  closes.close_reason = "scheduled";
+  MisbehavingEndpoint server(closes);
+  AgentUnderTest probe(targetBlock("closes", server.url("/ws")));
+  for (const char* code : {"1000", "1001", "1011", "1012", "1013", "4001"}) {
+    INFO("close code " << code);
+    CHECK(probe.waitForMetric("wsprobe_disconnects_total",
+                              {{"target", "closes"}, {"code", code}, {"cause", "server_close"}, {"mode", "heartbeat"}},
+                              1, 15s));
+  }
+  const std::string text = probe.scrape();
+  CHECK_FALSE(sampleValue(text, "wsprobe_disconnects_total", {{"target", "closes"}, {"code", "1002"}}));
+  CHECK_FALSE(sampleValue(text, "wsprobe_disconnects_total", {{"target", "closes"}, {"code", "1006"}}));
+  CHECK(*sampleValue(text, "wsprobe_reconnects_total", {{"target", "closes"}, {"mode", "heartbeat"}}) >= 5);
+}
+
+TEST_CASE("a close frame without a code is counted as 1005", "[integration]") {
+  EndpointBehaviour closes;
+  closes.close_after = 150ms;  // no close_codes: an empty close payload
+  MisbehavingEndpoint server(closes);
+  AgentUnderTest probe(targetBlock("nocode", server.url("/ws")));
+  CHECK(probe.waitForMetric("wsprobe_disconnects_total",
+                            {{"target", "nocode"}, {"code", "1005"}, {"cause", "server_close"}}, 1, 10s));
+}
+
+TEST_CASE("a drop without a close frame is 1006 abnormal, by FIN or by RST", "[integration]") {
+  const bool with_reset = GENERATE(false, true);
+  INFO("reset: " << with_reset);
+  EndpointBehaviour drops;
+  drops.drop_after = 200ms;
+  drops.drop_with_reset = with_reset;
+  MisbehavingEndpoint server(drops);
+  AgentUnderTest probe(targetBlock("drops", server.url("/ws")));
+  REQUIRE(probe.waitForMetric("wsprobe_disconnects_total",
+                              {{"target", "drops"}, {"code", "1006"}, {"cause", "abnormal"}}, 2, 10s));
+  CHECK(probe.waitForMetric("wsprobe_reconnects_total", {{"target", "drops"}, {"mode", "heartbeat"}}, 2, 5s));
+  CHECK_FALSE(probe.metric("wsprobe_disconnects_total", {{"target", "drops"}, {"cause", "server_close"}}));
+}
+
+TEST_CASE("the lifetime histogram observes a scheduled drop within 10 % of its time", "[integration]") {
+  EndpointBehaviour drops;
+  drops.drop_after = 2s;
+  MisbehavingEndpoint server(drops);
+  AgentUnderTest probe(targetBlock("scheduled", server.url("/ws")));
+  REQUIRE(probe.waitForMetric("wsprobe_connection_lifetime_seconds_count",
+                              {{"target", "scheduled"}, {"mode", "heartbeat"}}, 1, 10s));
+  const std::string text = probe.scrape();
+  const double count =
+      *sampleValue(text, "wsprobe_connection_lifetime_seconds_count", {{"target", "scheduled"}, {"mode", "heartbeat"}});
+  const double mean =
+      *sampleValue(text, "wsprobe_connection_lifetime_seconds_sum", {{"target", "scheduled"}, {"mode", "heartbeat"}}) /
+      count;
+  CHECK(mean == Approx(2.0).epsilon(0.10));
+  CHECK(sampleValue(text, "wsprobe_connection_lifetime_seconds_bucket",
+                    {{"target", "scheduled"}, {"mode", "heartbeat"}, {"le", "1"}}) == 0);
+  CHECK(sampleValue(text, "wsprobe_connection_lifetime_seconds_bucket",
+                    {{"target", "scheduled"}, {"mode", "heartbeat"}, {"le", "5"}}) == count);
+}
+
+TEST_CASE("withheld pongs end the connection as 1006 pong_timeout in time", "[integration]") {
+  EndpointBehaviour silent;
+  silent.answer_pings = false;
+  MisbehavingEndpoint server(silent);
+  // ping_interval 500 ms + pong_timeout 500 ms: dropped within 1 s (+1 s).
+  AgentUnderTest probe(targetBlock("silent", server.url("/ws"),
+                                   "ping_interval = \"500ms\"\npong_timeout = \"500ms\"\nbackoff_initial = \"5s\"\n"
+                                   "backoff_max = \"5s\""));
+  REQUIRE(probe.waitForMetric("wsprobe_disconnects_total",
+                              {{"target", "silent"}, {"code", "1006"}, {"cause", "pong_timeout"}}, 1, 10s));
+  const std::string text = probe.scrape();
+  const double lifetime =
+      *sampleValue(text, "wsprobe_connection_lifetime_seconds_sum", {{"target", "silent"}, {"mode", "heartbeat"}});
+  CHECK(lifetime >= 0.5);
+  CHECK(lifetime <= 0.5 + 0.5 + 1.0);
+  CHECK(sampleValue(text, "wsprobe_target_up", {{"target", "silent"}}) == 0);
+  CHECK(server.pingsReceived() >= 1);
+  CHECK(server.pongsSent() == 0);
+}
+
+TEST_CASE("refused upgrades are counted under stage http with their status", "[integration]") {
+  const int status = GENERATE(401, 403, 503);
+  INFO("status " << status);
+  EndpointBehaviour refuses;
+  refuses.refuse_status = status;
+  MisbehavingEndpoint server(refuses);
+  AgentUnderTest probe(targetBlock("refused", server.url("/ws")));
+  REQUIRE(probe.waitForMetric("wsprobe_connection_failures_total",
+                              {{"target", "refused"}, {"stage", "http"}, {"status", std::to_string(status)}}, 2, 10s));
+  const std::string text = probe.scrape();
+  CHECK(sampleValue(text, "wsprobe_target_up", {{"target", "refused"}}) == 0);
+  CHECK_FALSE(sampleValue(text, "wsprobe_handshake_duration_seconds_count", {{"target", "refused"}}) > 0);
+  CHECK(server.upgradesRefused() >= 2);
+}
+
+TEST_CASE("a closed port is a tcp failure", "[integration]") {
+  AgentUnderTest probe(targetBlock("closed", "ws://127.0.0.1:" + std::to_string(closedPort()) + "/ws"));
+  CHECK(probe.waitForMetric("wsprobe_connection_failures_total",
+                            {{"target", "closed"}, {"stage", "tcp"}, {"status", ""}}, 2, 10s));
+}
+
+TEST_CASE("a host that does not resolve is a dns failure", "[integration]") {
+  // .invalid never resolves (RFC 6761); the lookup stays on this machine.
+  AgentUnderTest probe(targetBlock("nxdomain", "ws://wsprobe-test.invalid:80/ws"));
+  CHECK(probe.waitForMetric("wsprobe_connection_failures_total", {{"target", "nxdomain"}, {"stage", "dns"}}, 1, 10s));
+}
+
+TEST_CASE("a server that accepts TCP and never answers is a timeout", "[integration]") {
+  EndpointBehaviour mute;
+  mute.never_answer = true;
+  MisbehavingEndpoint server(mute);
+  const auto started = std::chrono::steady_clock::now();
+  AgentUnderTest probe(targetBlock("mute", server.url("/ws"), "connect_timeout = \"500ms\""));
+  REQUIRE(probe.waitForMetric("wsprobe_connection_failures_total", {{"target", "mute"}, {"stage", "timeout"}}, 1, 10s));
+  // Not before wsprobe's own deadline.
+  CHECK(seconds(std::chrono::steady_clock::now() - started) >= 0.5);
+  CHECK(server.connectionsAccepted() >= 1);
+}
+
+TEST_CASE("TLS: a self-signed server fails verification, passes with ca_file or insecure_skip_verify",
+          "[integration]") {
+  const auto directory = std::filesystem::temp_directory_path() / ("wsprobe-tls-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(directory);
+  const auto certificate = endpoints::writeSelfSignedCertificate(directory.string());
+  EndpointBehaviour tls;
+  tls.tls_cert_file = certificate.cert_file;
+  tls.tls_key_file = certificate.key_file;
+  MisbehavingEndpoint server(tls);
+  REQUIRE(server.url("/ws").rfind("wss://", 0) == 0);
+  {
+    AgentUnderTest probe(targetBlock("tls-default", server.url("/ws")) +
+                         targetBlock("tls-ca", server.url("/ws"), "tls = { ca_file = \"" + certificate.cert_file + "\" }") +
+                         targetBlock("tls-insecure", server.url("/ws"), "tls = { insecure_skip_verify = true }"));
+    CHECK(probe.waitForMetric("wsprobe_connection_failures_total", {{"target", "tls-default"}, {"stage", "tls"}}, 1, 10s));
+    CHECK(probe.waitForMetric("wsprobe_ping_rtt_seconds_count", {{"target", "tls-ca"}}, 2, 10s));
+    CHECK(probe.waitForMetric("wsprobe_ping_rtt_seconds_count", {{"target", "tls-insecure"}}, 2, 10s));
+    CHECK_FALSE(probe.metric("wsprobe_connection_failures_total", {{"target", "tls-ca"}}));
+    CHECK(probe.metric("wsprobe_target_up", {{"target", "tls-default"}}) == 0);
+  }
+  std::filesystem::remove_all(directory);
+}
+
+TEST_CASE("reconnects are counted, with delays that grow", "[integration]") {
+  EndpointBehaviour refuses;
+  refuses.refuse_status = 503;
+  MisbehavingEndpoint server(refuses);
+  Engine::Settings engine;
+  engine.unit_random = [] { return 1.0; };  // the jitter at its ceiling: 100, 200, 400, 800 ms
+  AgentUnderTest probe(targetBlock("backoff", server.url("/ws"),
+                                   "backoff_initial = \"100ms\"\nbackoff_max = \"800ms\"\nbackoff_multiplier = 2.0"),
+                       engine);
+  std::vector<std::chrono::steady_clock::time_point> attempts;
+  int seen = 0;
+  waitFor(
+      [&] {
+        const int now = server.upgradesRefused();
+        for (; seen < now; ++seen) attempts.push_back(std::chrono::steady_clock::now());
+        return seen >= 6;
+      },
+      10s);
+  REQUIRE(attempts.size() >= 6);
+  std::vector<double> gaps;
+  for (std::size_t i = 1; i < attempts.size(); ++i) gaps.push_back(seconds(attempts[i] - attempts[i - 1]));
+  CAPTURE(gaps);
+  CHECK(gaps[0] == Approx(0.1).margin(0.06));
+  CHECK(gaps[1] == Approx(0.2).margin(0.06));
+  CHECK(gaps[2] == Approx(0.4).margin(0.06));
+  CHECK(gaps[3] == Approx(0.8).margin(0.06));
+  CHECK(gaps[4] == Approx(0.8).margin(0.06));  // capped at backoff_max
+
+  // Replacing connections that had been open counts as reconnects.
+  EndpointBehaviour drops;
+  drops.drop_after = 100ms;
+  MisbehavingEndpoint dropping(drops);
+  AgentUnderTest again(targetBlock("replaced", dropping.url("/ws")));
+  REQUIRE(again.waitForMetric("wsprobe_reconnects_total", {{"target", "replaced"}, {"mode", "heartbeat"}}, 3, 10s));
+  CHECK(*again.metric("wsprobe_connection_attempts_total", {{"target", "replaced"}}) >=
+        *again.metric("wsprobe_reconnects_total", {{"target", "replaced"}}));
+}
+
+TEST_CASE("a server breaking the protocol is a protocol_error with wsprobe's close code", "[integration]") {
+  struct Case {
+    endpoints::InvalidFrame frame;
+    const char* code;
+  };
+  const auto c = GENERATE(Case{endpoints::InvalidFrame::reserved_opcode, "1002"},
+                          Case{endpoints::InvalidFrame::invalid_utf8, "1007"});
+  INFO("expected code " << c.code);
+  EndpointBehaviour broken;
+  broken.invalid_frame = c.frame;
+  MisbehavingEndpoint server(broken);
+  AgentUnderTest probe(targetBlock("broken", server.url("/ws")));
+  CHECK(probe.waitForMetric("wsprobe_disconnects_total",
+                            {{"target", "broken"}, {"code", c.code}, {"cause", "protocol_error"}}, 1, 10s));
+}
+
+TEST_CASE("custom headers, origin, subprotocols and URL credentials are sent", "[integration]") {
+  MisbehavingEndpoint server(EndpointBehaviour{});
+  const std::string url = "ws://probe:pa55@127.0.0.1:" + std::to_string(server.port()) + "/ws?room=1";
+  AgentUnderTest probe(targetBlock("headers", url,
+                                   "origin = \"https://app.example\"\nsubprotocols = [\"chat.v1\", \"chat.v2\"]\n"
+                                   "headers = { \"X-Probe\" = \"yes\" }"));
+  REQUIRE(server.waitUntil([&] { return server.upgradesCompleted() >= 1; }, 10000ms));
+  const auto requests = server.requests();
+  REQUIRE_FALSE(requests.empty());
+  const auto& request = requests.front();
+  CHECK(request.path == "/ws?room=1");
+  INFO("origin: " << request.header("origin").value_or("(none)"));
+  CHECK(request.header("origin") == "https://app.example");
+  CHECK(request.header("sec-websocket-protocol") == "chat.v1, chat.v2");
+  CHECK(request.header("x-probe") == "yes");
+  CHECK(request.header("authorization") == "Basic cHJvYmU6cGE1NQ==");  // probe:pa55
+  CHECK(probe.waitForMetric("wsprobe_ping_rtt_seconds_count", {{"target", "headers"}}, 1, 5s));
+}
