@@ -12,7 +12,7 @@ packages=(
   libssl-dev zlib1g-dev libcap-dev dpkg-dev xz-utils patch
   prometheus-cpp-dev libcivetweb-dev libtomlplusplus-dev libspdlog-dev
   catch2 libcli11-dev nlohmann-json3-dev libre2-dev libsystemd-dev
-  nginx prometheus python3
+  nginx prometheus python3 python3-yaml
 )
 
 sudo_if_needed() {
@@ -34,6 +34,24 @@ fi
 # nginx is started by the tests on their own ports; the packaged service is not needed.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
   sudo_if_needed systemctl stop nginx >/dev/null 2>&1 || true
+fi
+
+# The dashboard check (tools/grafana-schema) runs tsc on node. Debian's nodejs
+# comes without npm; a nodejs from NodeSource includes npm and conflicts with
+# Debian's npm package, so only ask apt for what is missing.
+node_packages=()
+command -v node >/dev/null 2>&1 || node_packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || node_packages+=(npm)
+if [ ${#node_packages[@]} -gt 0 ]; then
+  echo "setup: installing ${node_packages[*]}" >&2
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${node_packages[@]}" >&2
+fi
+# Versions pinned by tools/grafana-schema/package-lock.json.
+if [ ! -d "$repo/tools/grafana-schema/node_modules/@grafana/schema" ] ||
+   [ ! -d "$repo/tools/grafana-schema/node_modules/typescript" ]; then
+  (cd "$repo/tools/grafana-schema" && npm ci --no-audit --no-fund >&2)
 fi
 
 lws_prefix=$("$repo/scripts/build-libwebsockets.sh" | tail -n 1)
