@@ -52,6 +52,20 @@ std::optional<std::string> decodeBase64(std::string_view text) {
 
 }  // namespace
 
+std::optional<std::string> bcryptHash(std::string_view password, int cost) {
+  if (password.find('\0') != std::string_view::npos) return std::nullopt;
+  char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+  // Null random bytes: libxcrypt draws them from the system itself.
+  if (!crypt_gensalt_rn("$2b$", static_cast<unsigned long>(cost), nullptr, 0, setting, sizeof setting)) {
+    return std::nullopt;
+  }
+  const std::string phrase(password);
+  auto data = std::make_unique<crypt_data>();
+  const char* result = crypt_rn(phrase.c_str(), setting, data.get(), sizeof(crypt_data));
+  if (!result || result[0] == '*') return std::nullopt;
+  return std::string(result);
+}
+
 std::optional<std::pair<std::string, std::string>> parseBasicAuthorization(std::string_view header) {
   const auto space = header.find(' ');
   if (space == std::string_view::npos || !equalIgnoringCase(header.substr(0, space), "basic")) {

@@ -47,6 +47,10 @@ class BasicAuthenticator {
   std::set<Digest> verified_;
 };
 
+// A $2b$ bcrypt hash of `password` with 2^cost rounds (4..31), for tests and
+// for people writing [web.basic_auth_users]; nullopt if libxcrypt refuses.
+std::optional<std::string> bcryptHash(std::string_view password, int cost);
+
 // "Basic dXNlcjpwYXNz" -> {"user", "pass"}; nullopt for any other scheme or
 // malformed base64 or a missing ':'.
 std::optional<std::pair<std::string, std::string>> parseBasicAuthorization(std::string_view header);

@@ -20,9 +20,11 @@ install(FILES "${PROJECT_SOURCE_DIR}/packaging/default" DESTINATION /etc/default
 # Whatever dashboards and alert rules exist when the package is built; their
 # test fixtures stay out.
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/dashboards/" DESTINATION share/wsprobe/dashboards
-  OPTIONAL PATTERN "*.sh" EXCLUDE PATTERN "tests" EXCLUDE)
+  OPTIONAL FILES_MATCHING PATTERN "*.json" PATTERN "*.yml" PATTERN "*.yaml" PATTERN "*.md"
+  PATTERN "tests" EXCLUDE)
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/alerts/" DESTINATION share/wsprobe/alerts
-  OPTIONAL PATTERN "*.sh" EXCLUDE PATTERN "tests" EXCLUDE)
+  OPTIONAL FILES_MATCHING PATTERN "*.yml" PATTERN "*.yaml" PATTERN "*.md"
+  PATTERN "tests" EXCLUDE)
 foreach(doc IN ITEMS README.md docs/runbook.md)
   if(EXISTS "${PROJECT_SOURCE_DIR}/${doc}")
     install(FILES "${PROJECT_SOURCE_DIR}/${doc}" DESTINATION share/doc/wsprobe)
@@ -35,14 +37,14 @@ set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
 set(CPACK_PACKAGE_CONTACT "wsprobe maintainers <wsprobe@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
   "holds WebSocket connections open and exports what ends them to Prometheus")
+# The synopsis is the summary above; this is the extended description.
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-  "holds WebSocket connections open and exports what ends them to Prometheus
- wsprobe keeps synthetic WebSocket connections open against configured
- endpoints, measures ping round-trip time, connection lifetime, close codes
- (above all 1006), handshake failures and reconnects, estimates the idle
- timeout of the path, and publishes it all on a Prometheus /metrics endpoint
- with a status page and a JSON API. Grafana dashboards and Prometheus alert
- rules are in /usr/share/wsprobe.")
+  "wsprobe keeps synthetic WebSocket connections open against configured
+endpoints, measures ping round-trip time, connection lifetime, close codes
+(above all 1006), handshake failures and reconnects, estimates the idle
+timeout of the path, and publishes it all on a Prometheus /metrics endpoint
+with a status page and a JSON API. Grafana dashboards and Prometheus alert
+rules are in /usr/share/wsprobe.")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # wsprobe_<version>_<arch>.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
