@@ -13,6 +13,9 @@ packages=(
   prometheus-cpp-dev libcivetweb-dev libtomlplusplus-dev libspdlog-dev
   catch2 libcli11-dev nlohmann-json3-dev libre2-dev libsystemd-dev
   nginx prometheus python3 python3-yaml
+  # The listener's basic auth (bcrypt); the package, status-page and HTTPS
+  # tests: chromium headless, curl, openssl, systemd-analyze, adduser.
+  libcrypt-dev chromium curl openssl systemd adduser
 )
 
 sudo_if_needed() {
