@@ -6,6 +6,7 @@
 //   wsprobe_bench_hold --url ws://127.0.0.1:PORT/ --connections 10000 --window 20
 #include <CLI/CLI.hpp>
 #include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -103,6 +104,7 @@ int main(int argc, char** argv) {
   app.add_option("--ramp-timeout", ramp_timeout_seconds, "give up opening after, seconds")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::warn);  // one line per connection end would drown the figures
 
   std::string error;
   TargetSpec spec;

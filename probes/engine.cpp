@@ -43,6 +43,12 @@ constexpr std::uint64_t kVhostOptions = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
                                         LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN |
                                         LWS_SERVER_OPTION_DISABLE_TLS_SESSION_CACHE;
 
+// No libwebsockets validity checks: its defaults send a ping of its own after
+// 300 s without traffic (activity on the idle probe, which must send nothing)
+// and hang up 10 s later without a close frame; they also re-sort a timer per
+// connection on every frame received. wsprobe keeps its own heartbeats.
+const lws_retry_bo_t kNoValidityChecks = {nullptr, 0, 0, 0, 0, 0};
+
 // Whether the peer has not ended TCP. libwebsockets ends a connection itself
 // when it rejects a frame (an illegal opcode, reserved bits), without
 // recording a close code; a peer that left instead makes recv() report the
@@ -235,6 +241,7 @@ void Engine::Impl::connect(HeldConnection& connection) {
   info.local_protocol_name = kProtocolName;
   info.ietf_version_or_minus_one = -1;
   info.userdata = &connection;
+  info.retry_and_idle_policy = &kNoValidityChecks;
   info.pwsi = &connection.wsiSlot();
   if (spec.url.secure) {
     info.ssl_connection = LCCSCF_USE_SSL;
@@ -313,6 +320,7 @@ lws_vhost* Engine::Impl::vhostFor(const TlsSettings& tls) {
   info.port = CONTEXT_PORT_NO_LISTEN;
   info.protocols = kProtocols;
   info.options = kVhostOptions;
+  info.retry_and_idle_policy = &kNoValidityChecks;
   const std::string name = "trust-" + std::to_string(vhosts_by_trust.size());
   info.vhost_name = name.c_str();
   if (!tls.ca_file.empty()) info.client_ssl_ca_filepath = tls.ca_file.c_str();
@@ -418,6 +426,7 @@ bool Engine::start(std::string* error) {
   info.port = CONTEXT_PORT_NO_LISTEN;
   info.protocols = kProtocols;
   info.options = kVhostOptions;
+  info.retry_and_idle_policy = &kNoValidityChecks;
   info.user = impl_.get();
   info.fd_limit_per_thread = static_cast<unsigned int>(wanted);
   info.count_threads = 1;
