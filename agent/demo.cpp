@@ -39,7 +39,12 @@ std::vector<DemoSpec> demoSpecs() {
   EndpointBehaviour flaky;
   flaky.refuse_status = 503;
   flaky.refuse_fraction = 0.5;
-  specs.push_back({"flaky-upgrade", "refuses half of the upgrades with HTTP 503", flaky});
+  // Connections that last forever would make one upgrade (and one refusal)
+  // the whole story: a planned restart every 6 s keeps upgrades coming.
+  flaky.close_after = 6s;
+  flaky.close_codes = {1001};
+  flaky.close_reason = "demo restart";
+  specs.push_back({"flaky-upgrade", "refuses half of the upgrades with HTTP 503; restarts every 6 s (1001)", flaky});
 
   EndpointBehaviour silent;
   silent.answer_pings = false;

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
 
   CLI::App* demo = app.add_subcommand(
       "demo", "start local misbehaving WebSocket endpoints and probe them (no setup needed)");
+  demo->fallthrough();  // `wsprobe demo --web.listen-address=...` as well as before the subcommand
 
   try {
     app.parse(argc, argv);
