@@ -104,7 +104,7 @@ bool sawHeader(const wsprobe::endpoints::MisbehavingEndpoint& endpoint, const st
 
 }  // namespace
 
-TEST_CASE("--config.check shows no planted secret, on success or failure", "[e2e][secrets]") {
+TEST_CASE("the configuration check shows no planted secret, on success or failure", "[e2e][secrets]") {
   Endpoints endpoints;
   TempDir dir;
   const auto check = [&](const std::string& text) {
