@@ -27,7 +27,7 @@ void TargetReporter::onAttempt(ConnectionMode mode, bool replacing) {
 void TargetReporter::onFailure(ConnectionMode mode, const ConnectionFailure& failure) {
   series_.failures(failure.stage, failure.http_status).Increment();
   ++failures_in_a_row_;
-  spdlog::debug("connection attempt failed target={} mode={} stage={} status={} detail=\"{}\"", name_,
+  spdlog::debug("connection attempt failed target={} mode={} stage={} status={} detail={:?}", name_,
                 toString(mode), toString(failure.stage), failure.http_status, failure.detail);
   if (failures_in_a_row_ == 3 && !up_) {
     spdlog::warn("target {} down after {} failed attempts: {}", name_, failures_in_a_row_,
@@ -49,7 +49,7 @@ void TargetReporter::onOpen(ConnectionMode mode, Duration handshake) {
 void TargetReporter::onEnd(const ConnectionEnd& end) {
   series_.disconnects(end.mode, end.code, end.cause).Increment();
   series_.lifetime(end.mode).Observe(seconds(end.lifetime));
-  spdlog::info("connection ended target={} mode={} code={} cause={} reason=\"{}\" lifetime={:.3f}s",
+  spdlog::info("connection ended target={} mode={} code={} cause={} reason={:?} lifetime={:.3f}s",
                name_, toString(end.mode), end.code, toString(end.cause), end.reason,
                seconds(end.lifetime));
   const auto now = std::chrono::system_clock::now();

@@ -194,7 +194,7 @@ TEST_CASE("the binary: SIGHUP reloads, SIGTERM closes every connection with 1001
   CHECK_THAT(log, Catch::Contains("configuration reloaded: 2 targets"));
 }
 
-TEST_CASE("--config.check prints the verdict and exits 0 or 1", "[integration]") {
+TEST_CASE("the config check (--config.check) prints the verdict and exits 0 or 1", "[integration]") {
   ScratchDirectory scratch;
   const auto good = scratch.path / "good.toml";
   const auto bad = scratch.path / "bad.toml";
@@ -255,4 +255,22 @@ TEST_CASE("/metrics passes promtool check metrics and carries build and process 
   INFO(readFile(scratch.path / "promtool.txt"));
   CHECK(status == 0);
   CHECK(readFile(scratch.path / "promtool.txt").empty());
+}
+
+TEST_CASE("a close reason from the server cannot forge log lines", "[integration]") {
+  ScratchDirectory scratch;
+  EndpointBehaviour forging;
+  forging.close_after = 100ms;
+  forging.close_codes = {4000};
+  forging.close_reason = "bye\" lifetime=0s\ninfo connection ended target=forged";
+  MisbehavingEndpoint server(forging);
+  const auto config = scratch.path / "wsprobe.toml";
+  writeFile(config, fileConfig(targetBlock("honest", server.url("/ws"))));
+  WsprobeProcess wsprobe({"--config.file=" + config.string()}, scratch.path);
+  REQUIRE(waitFor([&] { return wsprobe.err().find("code=4000") != std::string::npos; }, 10s));
+  wsprobe.signal(SIGTERM);
+  CHECK(wsprobe.waitForExit(5s) == 0);
+  const std::string log = wsprobe.err();
+  CHECK_THAT(log, !Catch::Contains("\ninfo connection ended target=forged"));
+  CHECK_THAT(log, Catch::Contains(R"(reason="bye\" lifetime=0s\ninfo connection ended target=forged" lifetime=)"));
 }
