@@ -9,6 +9,7 @@
 #include "agent/agent.h"
 #include "agent/config.h"
 #include "agent/demo.h"
+#include "agent/diagnose/command.h"
 #include "agent/logging.h"
 #include "agent/service_signals.h"
 #include "probes/engine.h"
@@ -66,6 +67,8 @@ int main(int argc, char** argv) {
   CLI::App* demo = app.add_subcommand(
       "demo", "start local misbehaving WebSocket endpoints and probe them (no setup needed)");
   demo->fallthrough();  // `wsprobe demo --web.listen-address=...` as well as before the subcommand
+  wsprobe::diagnose::CommandLine diagnose_line;
+  CLI::App* diagnose = wsprobe::diagnose::addCommand(app, diagnose_line);
 
   try {
     app.parse(argc, argv);
@@ -77,6 +80,8 @@ int main(int argc, char** argv) {
     std::cerr << "wsprobe: " << *error << "\n";
     return 2;
   }
+
+  if (*diagnose) return wsprobe::diagnose::runCommand(diagnose_line);
 
   if (config_check) {
     const auto result = wsprobe::loadConfigFile(config_file, wsprobe::processEnvironment());

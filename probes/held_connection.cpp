@@ -71,6 +71,7 @@ void HeldConnection::onDeadline(TimePoint now, Duration slack) {
         return;
       }
       if (mode_ == ConnectionMode::idle && due_by >= opened_ + target_->spec.idle_probe_max) {
+        target_->idleConnectionSurvived();
         closeByAgent(close_code::normal, now);
         return;
       }
@@ -234,6 +235,7 @@ void HeldConnection::endOpen(TimePoint now) {
   if (!detached()) {
     target_->observer->onEnd(end);
     target_->connectionClosed(mode_);
+    if (mode_ == ConnectionMode::idle) target_->idleConnectionEnded(end);
   }
   setAnswering(false);
   // A connection that stayed open this long proved the path works again.

@@ -29,6 +29,14 @@ void ProbedTarget::answeringChanged(int delta) {
   publishUp();
 }
 
+void ProbedTarget::idleConnectionEnded(const ConnectionEnd& end) {
+  if (idle_timeout_.observeEnd(end)) observer->onIdleTimeoutEstimate(*idle_timeout_.estimate());
+}
+
+void ProbedTarget::idleConnectionSurvived() {
+  if (idle_timeout_.observeSurvival()) observer->onIdleTimeoutEstimate(*idle_timeout_.estimate());
+}
+
 void ProbedTarget::publishUp() {
   if (up() == published_up_) return;
   published_up_ = up();

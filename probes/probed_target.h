@@ -8,6 +8,7 @@
 #include <re2/re2.h>
 
 #include "deadline_queue.h"
+#include "idle_timeout_estimator.h"
 #include "probe_observer.h"
 #include "target_spec.h"
 
@@ -29,6 +30,10 @@ struct ProbedTarget {
   void connectionOpened(ConnectionMode mode);
   void connectionClosed(ConnectionMode mode);
   void answeringChanged(int delta);
+  // The idle connection ended, or lived to idle_probe_max (wsprobe closes
+  // it then): feeds the estimator and reports a changed estimate.
+  void idleConnectionEnded(const ConnectionEnd& end);
+  void idleConnectionSurvived();
   bool up() const { return answering_ > 0; }
 
  private:
@@ -36,6 +41,7 @@ struct ProbedTarget {
   int answering_ = 0;     // open heartbeat connections that have answered
   void publishUp();
   bool published_up_ = false;
+  IdleTimeoutEstimator idle_timeout_;
 };
 
 }  // namespace wsprobe

@@ -1,0 +1,97 @@
+// What `wsprobe diagnose` saw: the facts the verdict and the report are made
+// from. Plain data, filled by the session and built by hand in the tests.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "probes/connection_end.h"
+#include "probes/target_spec.h"
+
+namespace wsprobe::diagnose {
+
+// The connections a diagnosis holds side by side.
+enum class Probe {
+  ping,     // RFC 6455 ping frames every ping interval
+  idle,     // sends nothing at all
+  message,  // a text frame every ping interval, answered by a matching reply
+};
+inline constexpr std::array<Probe, 3> kProbes = {Probe::ping, Probe::idle, Probe::message};
+
+std::string_view key(Probe probe);    // "ping", "idle", "message"
+std::string_view title(Probe probe);  // "pinged connection", ...
+
+struct ProbeEnd {
+  int code = close_code::abnormal;
+  CloseCause cause = CloseCause::abnormal;
+  std::string reason;
+  Duration lifetime{};  // open to end
+  Duration at{};        // since the diagnosis started
+};
+
+struct ProbeFailure {
+  FailureStage stage = FailureStage::tcp;
+  int http_status = 0;
+  std::string detail;
+  Duration at{};
+};
+
+struct ProbeRecord {
+  bool ran = false;  // the message probe runs only with --message
+  int attempts = 0;
+  std::vector<Duration> handshakes;  // per open: connect start to 101
+  std::vector<ProbeFailure> failures;
+  std::vector<ProbeEnd> ends;        // ends while the diagnosis ran (not its own close at the finish)
+  std::optional<Duration> open_at_finish;  // age of the connection still open at the finish
+  std::vector<Duration> rtts;        // answered heartbeats
+  int messages_sent = 0;
+  int messages_received = 0;
+
+  int opens() const { return static_cast<int>(handshakes.size()); }
+  // The longest this probe was seen to stay open: an ended lifetime or the
+  // age of the connection open at the finish.
+  Duration longestOpen() const;
+};
+
+// Timings of a separate preflight connection (the WebSocket connections'
+// own handshakes are measured only as a whole). Empty: not measured.
+struct Preflight {
+  std::string address;         // the address DNS gave and TCP connected to
+  std::optional<Duration> dns;
+  std::optional<Duration> tcp;
+  std::optional<Duration> tls;  // wss only
+  std::string error;           // where the preflight stopped, if it did
+};
+
+struct Observations {
+  std::string url;  // redacted: credentials never appear
+  bool secure = false;
+  Duration planned{};  // --duration
+  Duration ran{};      // how long it actually ran
+  bool interrupted = false;
+  Duration ping_interval{};
+  Duration pong_timeout{};
+  std::string message;  // --message; empty: no message probe
+  std::string expect;   // --expect
+  std::vector<std::string> header_names;  // names only: values may be secrets
+  std::vector<std::string> subprotocols;
+  Preflight preflight;
+  std::array<ProbeRecord, 3> probes;  // by Probe
+
+  ProbeRecord& of(Probe probe) { return probes[static_cast<std::size_t>(probe)]; }
+  const ProbeRecord& of(Probe probe) const { return probes[static_cast<std::size_t>(probe)]; }
+};
+
+// Summary statistics of a sample of durations (nearest-rank percentiles).
+struct Spread {
+  std::size_t count = 0;
+  Duration min{}, p50{}, p99{}, max{};
+};
+std::optional<Spread> spreadOf(std::vector<Duration> samples);
+
+double seconds(Duration duration);
+
+}  // namespace wsprobe::diagnose
