@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cmath>
 
 namespace wsprobe {
 
@@ -74,6 +75,15 @@ void TargetReporter::onMessageReceived() { series_.messages_received.Increment()
 void TargetReporter::onIdleTimeoutEstimate(double value) {
   series_.idleTimeout().Set(value);
   std::lock_guard lock(summary_mutex_);
+  // A state change worth a line: first known, or moved by more than 5 %.
+  const auto previous = summary_.idle_timeout_seconds;
+  if (!previous || std::isinf(*previous) != std::isinf(value) || std::abs(value - *previous) > *previous * 0.05) {
+    if (std::isinf(value)) {
+      spdlog::info("target {}: no idle timeout on the path below idle_probe_max", name_);
+    } else {
+      spdlog::info("target {}: idle timeout of the path is about {:.1f}s", name_, value);
+    }
+  }
   summary_.idle_timeout_seconds = value;
 }
 
