@@ -98,7 +98,7 @@ std::string formatDuration(Duration duration) {
 std::string renderText(const Observations& seen, const std::vector<Finding>& findings) {
   std::ostringstream out;
   out << "wsprobe diagnose " << seen.url << "\n";
-  out << "  ran " << fixed("%.1f s", seconds(seen.ran)) << " of " << fixed("%.0f s", seconds(seen.planned))
+  out << "  ran " << fixed("%.1f s", seconds(seen.ran)) << " of " << formatSeconds(seconds(seen.planned))
       << (seen.interrupted ? " (interrupted)" : seen.ran < seen.planned ? " (stopped early)" : "")
       << "; heartbeats every " << wsprobe::formatDuration(seen.ping_interval) << ", answered within "
       << wsprobe::formatDuration(seen.pong_timeout) << "\n";

@@ -8,6 +8,7 @@
 #include "agent/config.h"
 #include "agent/diagnose/preflight.h"
 #include "agent/diagnose/report.h"
+#include "agent/diagnose/verdict.h"
 #include "probes/probe_observer.h"
 
 namespace wsprobe::diagnose {
@@ -113,7 +114,7 @@ class Recorder {
 
   std::string statusLine(Clock::time_point now, Duration planned) const {
     std::lock_guard lock(mutex_);
-    std::string line = "[" + fixed("%.0f", seconds(now - started_)) + "/" + fixed("%.0f s]", seconds(planned));
+    std::string line = "[" + fixed("%.0f", seconds(now - started_)) + "/" + formatSeconds(seconds(planned)) + "]";
     for (const Probe probe : kProbes) {
       const ProbeRecord& record = seen_.of(probe);
       if (!record.ran) continue;
@@ -257,7 +258,7 @@ Observations run(const Request& request, ProgressOutput progress, const std::ato
     out.flush();
   };
   if (progress.stream) {
-    *progress.stream << "diagnosing " << displayUrl(request.url) << " for " << fixed("%.0f s", seconds(request.duration))
+    *progress.stream << "diagnosing " << displayUrl(request.url) << " for " << formatSeconds(seconds(request.duration))
                      << ": " << probes.size() << " connections (pinged every "
                      << wsprobe::formatDuration(request.ping_interval) << ", idle"
                      << (request.message.empty() ? "" : ", data frames every " + wsprobe::formatDuration(request.ping_interval))

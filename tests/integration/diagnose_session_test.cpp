@@ -1,0 +1,128 @@
+// `wsprobe diagnose` sessions against real misbehaving endpoints: its own
+// engine, the progress it shows, and the verdict the observations give.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <sstream>
+#include <thread>
+
+#include "agent/diagnose/report.h"
+#include "agent/diagnose/session.h"
+#include "agent/diagnose/verdict.h"
+#include "probes/endpoints/misbehaving_endpoint.h"
+
+using namespace wsprobe;
+using namespace wsprobe::diagnose;
+using namespace std::chrono_literals;
+using Catch::Matchers::Contains;
+using endpoints::EndpointBehaviour;
+using endpoints::MisbehavingEndpoint;
+
+namespace {
+
+Request requestFor(const MisbehavingEndpoint& server, Duration duration) {
+  Request request;
+  std::string error;
+  request.url = *parseWebSocketUrl(server.url("/ws"), &error);
+  request.duration = duration;
+  request.ping_interval = 200ms;
+  request.pong_timeout = 1s;
+  request.connect_timeout = 2s;
+  request.stagger = 500ms;
+  return request;
+}
+
+std::string ids(const std::vector<Finding>& findings) {
+  std::string out;
+  for (const auto& finding : findings) out += (out.empty() ? "" : " ") + finding.id;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("diagnose session: a healthy endpoint, on a terminal", "[integration]") {
+  MisbehavingEndpoint server(EndpointBehaviour{});
+  std::ostringstream progress;
+  const std::atomic<bool> stop{false};
+  const Observations seen = run(requestFor(server, 1500ms), {&progress, true}, stop);
+  const auto findings = judge(seen);
+  INFO(renderText(seen, findings));
+  CHECK(ids(findings) == "healthy no_idle_timeout_below");
+  CHECK(exitStatus(findings) == 0);
+  CHECK(seen.ran >= 1500ms);
+  CHECK(seen.of(Probe::ping).rtts.size() >= 5);
+  CHECK(seen.of(Probe::idle).open_at_finish);
+  CHECK_FALSE(seen.of(Probe::message).ran);
+  CHECK(seen.preflight.dns);
+  CHECK(seen.preflight.tcp);
+  CHECK_FALSE(seen.preflight.tls);
+  CHECK(seen.preflight.address == "127.0.0.1");
+  // One line rewritten in place, events above it; none left at the end.
+  CHECK_THAT(progress.str(), Contains("\r\x1b[K"));
+  CHECK_THAT(progress.str(), Contains("ping: open"));
+  CHECK_THAT(progress.str(), Contains("pinged connection open (handshake"));
+  CHECK_THAT(progress.str(), Catch::Matchers::EndsWith("\r\x1b[K"));  // the status line wiped
+  // The idle connection sent nothing: every ping the server saw came from the pinged one.
+  CHECK(server.messagesReceived() == 0);
+}
+
+TEST_CASE("diagnose session: a balancer that ignores pings, shown by the data-frame connection", "[integration]") {
+  EndpointBehaviour balancer;
+  balancer.idle_timeout = 1s;
+  balancer.pings_reset_idle = false;
+  balancer.reply_to_messages = R"({"type":"pong"})";
+  MisbehavingEndpoint server(balancer);
+  Request request = requestFor(server, 3500ms);
+  request.message = R"({"type":"ping"})";
+  std::ostringstream progress;
+  const std::atomic<bool> stop{false};
+  const Observations seen = run(request, {&progress, false}, stop);
+  const auto findings = judge(seen);
+  INFO(renderText(seen, findings) << "\nprogress:\n" << progress.str());
+  REQUIRE_FALSE(findings.empty());
+  CHECK(findings.front().id == "pings_ignored");
+  REQUIRE(findings.front().seconds);
+  CHECK(*findings.front().seconds == Approx(1.0).margin(0.05));
+  CHECK(exitStatus(findings) == 1);
+  CHECK(seen.of(Probe::message).ends.empty());
+  CHECK(seen.of(Probe::message).rtts.size() >= 5);
+  CHECK(seen.of(Probe::message).messages_received >= 5);
+  // Plain lines, one per event, no cursor tricks.
+  CHECK(progress.str().find('\r') == std::string::npos);
+  CHECK_THAT(progress.str(), Contains("pinged connection dropped: 1006 abnormal after 1.0"));
+}
+
+TEST_CASE("diagnose session: refused upgrades end the run early with what the status means", "[integration]") {
+  EndpointBehaviour refusing;
+  refusing.refuse_status = 403;
+  MisbehavingEndpoint server(refusing);
+  std::ostringstream progress;
+  const std::atomic<bool> stop{false};
+  const Observations seen = run(requestFor(server, 20s), {&progress, false}, stop);
+  const auto findings = judge(seen);
+  INFO(renderText(seen, findings));
+  CHECK(seen.ran < 10s);
+  CHECK(ids(findings) == "handshake_failed");
+  CHECK(exitStatus(findings) == 1);
+  CHECK_THAT(findings.front().summary, Contains("refused with HTTP 403"));
+  CHECK_THAT(findings.front().detail, Contains("Origin"));
+  CHECK_THAT(progress.str(), Contains("could not open: refused with HTTP 403"));
+}
+
+TEST_CASE("diagnose session: stopped early (Ctrl-C), it reports what it saw", "[integration]") {
+  MisbehavingEndpoint server(EndpointBehaviour{});
+  std::atomic<bool> stop{false};
+  std::thread interrupt([&] {
+    server.waitUntil([&] { return server.pingsReceived() >= 2; }, 5000ms);
+    stop = true;
+  });
+  const Observations seen = run(requestFor(server, 60s), {}, stop);
+  interrupt.join();
+  const auto findings = judge(seen);
+  CHECK(seen.interrupted);
+  CHECK(seen.ran < 10s);
+  // (The idle connection may or may not have opened by then.)
+  CHECK_THAT(ids(findings), Catch::Matchers::StartsWith("healthy"));
+  CHECK_THAT(ids(findings), Catch::Matchers::EndsWith("interrupted"));
+  CHECK(exitStatus(findings) == 0);
+}
