@@ -144,8 +144,8 @@ std::string meaningOfStage(const ProbeFailure& failure) {
              "server or proxy is down, listens elsewhere, or a firewall rejects the connection.";
     case FailureStage::tls:
       return "The TLS handshake failed. A certificate problem (self-signed, expired, a name that "
-             "does not match) is named above; --ca-file trusts a private CA, --insecure skips "
-             "verification for a test.";
+             "does not match) shows in what libwebsockets reported; --ca-file trusts a private CA, "
+             "--insecure skips verification for a test.";
     case FailureStage::timeout:
       return "No complete answer within the connect timeout: packets dropped by a firewall, an "
              "overloaded server, or a proxy waiting on a backend that does not answer.";
@@ -206,7 +206,7 @@ void judgeHandshakes(const Observations& seen, std::vector<Finding>& findings, b
                       plural(failures, "failed attempt", "failed attempts") + ": " + kinds + ").";
     finding.detail = meanings;
     if (first.stage != FailureStage::http && !first.detail.empty()) {
-      finding.detail += " (libwebsockets said: " + first.detail + ")";
+      finding.detail += " libwebsockets reported: " + first.detail + ".";
     }
   } else {
     finding.id = "handshake_flaky";

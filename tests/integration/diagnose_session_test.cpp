@@ -2,7 +2,10 @@
 // engine, the progress it shows, and the verdict the observations give.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <filesystem>
 #include <sstream>
 #include <thread>
 
@@ -10,6 +13,7 @@
 #include "agent/diagnose/session.h"
 #include "agent/diagnose/verdict.h"
 #include "probes/endpoints/misbehaving_endpoint.h"
+#include "probes/endpoints/self_signed_certificate.h"
 
 using namespace wsprobe;
 using namespace wsprobe::diagnose;
@@ -125,4 +129,38 @@ TEST_CASE("diagnose session: stopped early (Ctrl-C), it reports what it saw", "[
   CHECK_THAT(ids(findings), Catch::Matchers::StartsWith("healthy"));
   CHECK_THAT(ids(findings), Catch::Matchers::EndsWith("interrupted"));
   CHECK(exitStatus(findings) == 0);
+}
+
+TEST_CASE("diagnose session: wss:// with a private CA times TLS, and without the CA names the certificate",
+          "[integration]") {
+  const auto directory = std::filesystem::temp_directory_path() / ("wsprobe-diagnose-tls-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(directory);
+  const auto certificate = endpoints::writeSelfSignedCertificate(directory.string());
+  EndpointBehaviour tls;
+  tls.tls_cert_file = certificate.cert_file;
+  tls.tls_key_file = certificate.key_file;
+  MisbehavingEndpoint server(tls);
+  const std::atomic<bool> stop{false};
+  {
+    Request request = requestFor(server, 1s);
+    request.tls.ca_file = certificate.cert_file;
+    const Observations seen = run(request, {}, stop);
+    const auto findings = judge(seen);
+    INFO(renderText(seen, findings));
+    CHECK(exitStatus(findings) == 0);
+    CHECK(seen.secure);
+    CHECK(seen.preflight.tls);
+    CHECK(seen.of(Probe::ping).rtts.size() >= 2);
+  }
+  {
+    const Observations seen = run(requestFor(server, 20s), {}, stop);
+    const auto findings = judge(seen);
+    INFO(renderText(seen, findings));
+    CHECK(ids(findings) == "handshake_failed");
+    CHECK_THAT(findings.front().summary, Contains("the TLS handshake failed"));
+    CHECK_THAT(findings.front().detail, Contains("certificate verify failed"));
+    // The preflight does not verify: it only times the handshake.
+    CHECK(seen.preflight.tls);
+  }
+  std::filesystem::remove_all(directory);
 }
