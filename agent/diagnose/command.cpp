@@ -70,8 +70,12 @@ CLI::App* addCommand(CLI::App& app, CommandLine& line) {
   command->add_option("--duration", line.duration, "how long to watch (e.g. 90s, 5m)")->capture_default_str();
   command->add_option("--ping-interval", line.ping_interval, "heartbeat interval of the pinged and data-frame connections")
       ->capture_default_str();
-  command->add_option("-H,--header", line.headers, "extra request header \"Name: value\" (repeatable; values are never printed)");
-  command->add_option("--subprotocol", line.subprotocols, "Sec-WebSocket-Protocol to offer (repeatable)");
+  // One value per occurrence: a repeated flag adds one each, and the URL
+  // after it stays the URL.
+  command->add_option("-H,--header", line.headers, "extra request header \"Name: value\" (repeatable; values are never printed)")
+      ->allow_extra_args(false);
+  command->add_option("--subprotocol", line.subprotocols, "Sec-WebSocket-Protocol to offer (repeatable)")
+      ->allow_extra_args(false);
   command->add_option("--origin", line.origin, "Origin header to send");
   command->add_flag("--insecure", line.insecure, "do not verify the server's TLS certificate");
   command->add_option("--ca-file", line.ca_file, "PEM file of CAs to trust for wss://");
