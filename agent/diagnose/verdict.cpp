@@ -338,7 +338,9 @@ std::vector<Finding> judge(const Observations& seen) {
     for (const auto* end : cluster->members) {
       if (!droppedWithOthers(seen, Probe::idle, *end)) own.push_back(end);
     }
-    if (!own.empty()) {
+    // An idle connection that lived well past that age another time was not
+    // dropped for being idle.
+    if (!own.empty() && !outlived(idle, cluster->seconds)) {
       const double timeout = cluster->seconds;
       for (const auto* end : cluster->members) explained.insert(end);
       const std::string how = describeClose(*cluster->members.front());
@@ -350,6 +352,7 @@ std::vector<Finding> judge(const Observations& seen) {
                                     listLifetimes(cluster->members);
       const auto ping_near = endsNear(ping, timeout);
       Finding finding{"", Severity::problem, "", "", timeout};
+      const std::string once = cluster->members.size() == 1 ? " Seen once: a longer run confirms it." : "";
       if (outlived(ping, timeout) || ping_near.empty()) {
         finding.id = "idle_timeout";
         finding.summary = "Idle timeout of about " + formatSeconds(timeout) + " on the path: " + idle_seen;
@@ -402,6 +405,7 @@ std::vector<Finding> judge(const Observations& seen) {
                                           "'<its reply>' to tell them apart.");
         }
       }
+      finding.detail += once;
       findings.push_back(std::move(finding));
     }
   }

@@ -173,6 +173,20 @@ TEST_CASE("diagnose verdict: the table of patterns", "[unit]") {
        },
        "drops_1006 no_idle_timeout_below", 1,
        {"2 connections dropped with 1006", "12.30 s, 47.00 s", "network", "crashed"}, std::nullopt},
+      {"one idle drop, then the idle connection lived longer: a drop, not a timeout",
+       [] {
+         auto seen = quietRun(120);
+         drop(seen, Probe::idle, 47.0, 48.0);
+         return seen;
+       },
+       "drops_1006", 1, {"1 connection dropped with 1006 (no close frame) after 47.00 s"}, std::nullopt},
+      {"one idle drop near the end: an idle timeout, seen once",
+       [] {
+         auto seen = quietRun(90);
+         drop(seen, Probe::idle, 60.0, 61.0);
+         return seen;
+       },
+       "idle_timeout", 1, {"about 60 s", "Seen once"}, 60.0},
       {"every connection dropped at the same moment: one event, not a timeout",
        [] {
          auto seen = quietRun(60, true);
