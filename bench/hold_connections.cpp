@@ -6,6 +6,7 @@
 //   wsprobe_bench_hold --url ws://127.0.0.1:PORT/ --connections 10000 --window 20
 #include <CLI/CLI.hpp>
 #include <prometheus/registry.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -172,6 +173,9 @@ int main(int argc, char** argv) {
   std::printf("connections lost        %d\n", observer->ends.load() - ends_before);
   std::printf("resident memory         %.1f MB total, %.2f KB per connection (%.1f MB before start)\n",
               rss / 1e6, (rss - rss_before) / connections / 1e3, rss_before / 1e6);
+  const struct mallinfo2 heap = mallinfo2();
+  std::printf("heap in use             %.1f MB (%.1f MB held by malloc)\n", static_cast<double>(heap.uordblks) / 1e6,
+              static_cast<double>(heap.arena + heap.hblkhd) / 1e6);
   std::printf("CPU                     %.3f s in window = %.1f%% of a core\n", cpu, 100 * cpu / window);
   std::printf("CPU per ping            %.2f us (%.3f s per 1,000 pings)\n", pings ? cpu / pings * 1e6 : 0,
               pings ? cpu / pings * 1000 : 0);

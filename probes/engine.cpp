@@ -1,6 +1,9 @@
 #include "engine.h"
 
 #include <libwebsockets.h>
+#if defined(LWS_WITH_LIBEV)
+#include <ev.h>
+#endif
 #include <openssl/x509.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -10,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <future>
 #include <map>
@@ -73,6 +77,11 @@ struct Engine::Impl final : ConnectionHost {
 
   Settings settings;
   lws_context* context = nullptr;
+#if defined(LWS_WITH_LIBEV)
+  // The event loop libwebsockets runs on: libev picks epoll, so a wake-up
+  // costs the same however many sockets are held (lws' own loop is poll()).
+  struct ev_loop* loop = nullptr;
+#endif
   std::thread service_thread;
   std::atomic<bool> running{false};
 
@@ -86,6 +95,11 @@ struct Engine::Impl final : ConnectionHost {
     Impl* impl;
   } timer{};
   std::optional<Duration> timer_armed_for;
+  // Attempts holding a place among those in flight, and those waiting for
+  // one (FIFO; an entry whose connection has gone or started is skipped).
+  int attempts_in_flight = 0;
+  std::deque<DeadlineQueue::Key> waiting_for_place;
+  TimerHook admit_timer{};
   DeadlineQueue deadlines;
   std::vector<DeadlineQueue::Key> due_keys;
   std::vector<std::unique_ptr<HeldConnection>> slots;  // by key
@@ -98,6 +112,9 @@ struct Engine::Impl final : ConnectionHost {
   // ConnectionHost
   void connect(HeldConnection& connection) override;
   void wakeAt(DeadlineQueue::Key key, Duration when) override;
+  bool admitAttempt(DeadlineQueue::Key key) override;
+  void attemptSettled() override;
+  static void admitQueued(lws_sorted_usec_list_t* sul);
   double unitRandom() override {
     if (settings.unit_random) return settings.unit_random();
     return std::uniform_real_distribution<double>(0.0, 1.0)(random);
@@ -107,8 +124,16 @@ struct Engine::Impl final : ConnectionHost {
   void postAndWait(std::function<void()> command);
   void runCommands();
   void serve();
-  void armTimer();
+  void serviceOnce();
+  // Arms the one timer for the earliest deadline (or `also_at`, if sooner).
+  void armTimer(std::optional<Duration> also_at = std::nullopt);
+  void onTimer();
   static void timerFired(lws_sorted_usec_list_t* sul);
+#if defined(LWS_WITH_LIBEV)
+  ev_timer deadline_timer{};
+  static void deadlineTimerFired(struct ev_loop*, ev_timer* watcher, int);
+  std::optional<Duration> serveLibraryTimers(Duration now);
+#endif
 
   DeadlineQueue::Key newSlot(ProbedTarget& target, ConnectionMode mode);
   void release(DeadlineQueue::Key key);
@@ -260,33 +285,95 @@ void Engine::Impl::wakeAt(DeadlineQueue::Key key, Duration when) {
   if (!timer_armed_for || when < *timer_armed_for) armTimer();
 }
 
-void Engine::Impl::armTimer() {
-  const auto next = deadlines.next();
+void Engine::Impl::armTimer(std::optional<Duration> also_at) {
+  std::optional<Duration> next = deadlines.next();
+  if (also_at && (!next || *also_at < *next)) next = also_at;
+  timer_armed_for = next;
+#if defined(LWS_WITH_LIBEV)
+  ev_timer_stop(loop, &deadline_timer);
+  if (!next) return;
+  const Duration delay = std::max(Duration::zero(), *next - monotonicNow());
+  ev_timer_set(&deadline_timer, std::chrono::duration<double>(delay).count(), 0.0);
+  ev_timer_start(loop, &deadline_timer);
+#else
   if (!next) {
     lws_sul_cancel(&timer.sul);
-    timer_armed_for.reset();
     return;
   }
   const Duration delay = std::max(Duration::zero(), *next - monotonicNow());
-  timer_armed_for = *next;
   lws_sul_schedule(context, 0, &timer.sul, &Impl::timerFired,
                    std::chrono::duration_cast<std::chrono::microseconds>(delay).count());
+#endif
 }
 
-void Engine::Impl::timerFired(lws_sorted_usec_list_t* sul) {
-  Impl& impl = *reinterpret_cast<TimerHook*>(sul)->impl;
-  impl.timer_armed_for.reset();
-  const Duration now = monotonicNow();
+void Engine::Impl::timerFired(lws_sorted_usec_list_t* sul) { reinterpret_cast<TimerHook*>(sul)->impl->onTimer(); }
+
+#if defined(LWS_WITH_LIBEV)
+void Engine::Impl::deadlineTimerFired(struct ev_loop*, ev_timer* watcher, int) {
+  static_cast<Impl*>(watcher->data)->onTimer();
+}
+
+// libwebsockets' libev glue re-arms its own timer with ev_timer_set on a
+// watcher that may still be active, which libev ignores: its timers can be
+// moved later but never earlier, and then run late. This timer, on the loop
+// wsprobe owns, runs them when they are due (and is never inside an lws
+// callback when it does). Returns when the next one is due.
+std::optional<Duration> Engine::Impl::serveLibraryTimers(Duration now) {
+  const int ms = lws_service_adjust_timeout(context, 1000, 0);
+  // 0: a connection wants forced service, which the glue's idle watcher does.
+  return now + std::chrono::milliseconds(ms > 0 ? ms : 50);
+}
+#endif
+
+void Engine::Impl::onTimer() {
+  timer_armed_for.reset();
+  Duration now = monotonicNow();
+#if defined(LWS_WITH_LIBEV)
+  serveLibraryTimers(now);
+#endif
   // Deadlines within the slack are served now, with the deadline-time they
   // asked for, so one wake-up handles a batch of connections.
-  impl.due_keys.clear();
-  impl.deadlines.popDue(now + impl.settings.timer_slack, impl.due_keys);
-  for (const auto key : impl.due_keys) {
+  due_keys.clear();
+  deadlines.popDue(now + settings.timer_slack, due_keys);
+  for (const auto key : due_keys) {
+    if (key < slots.size() && slots[key]) slots[key]->onDeadline(now, settings.timer_slack);
+  }
+  std::optional<Duration> library_next;
+#if defined(LWS_WITH_LIBEV)
+  // Again: what the deadlines just did (a kill, a connect) may be due now.
+  library_next = serveLibraryTimers(monotonicNow());
+#endif
+  if (!timer_armed_for || (library_next && *library_next < *timer_armed_for)) armTimer(library_next);
+}
+
+bool Engine::Impl::admitAttempt(DeadlineQueue::Key key) {
+  if (attempts_in_flight < settings.max_attempts_in_flight) {
+    ++attempts_in_flight;
+    return true;
+  }
+  waiting_for_place.push_back(key);
+  return false;
+}
+
+void Engine::Impl::attemptSettled() {
+  --attempts_in_flight;
+  // Start the next one from the timer, not from inside the libwebsockets
+  // callback that settled this one.
+  if (context && !waiting_for_place.empty()) lws_sul_schedule(context, 0, &admit_timer.sul, &Impl::admitQueued, 0);
+}
+
+void Engine::Impl::admitQueued(lws_sorted_usec_list_t* sul) {
+  Impl& impl = *reinterpret_cast<TimerHook*>(sul)->impl;
+  const Duration now = monotonicNow();
+  while (impl.attempts_in_flight < impl.settings.max_attempts_in_flight && !impl.waiting_for_place.empty()) {
+    const auto key = impl.waiting_for_place.front();
+    impl.waiting_for_place.pop_front();
     if (key < impl.slots.size() && impl.slots[key]) {
-      impl.slots[key]->onDeadline(now, impl.settings.timer_slack);
+      // The connection owns the place once it takes it (and settles it).
+      ++impl.attempts_in_flight;
+      if (!impl.slots[key]->onAdmitted(now)) --impl.attempts_in_flight;
     }
   }
-  if (!impl.timer_armed_for) impl.armTimer();
 }
 
 DeadlineQueue::Key Engine::Impl::newSlot(ProbedTarget& target, ConnectionMode mode) {
@@ -396,10 +483,16 @@ void Engine::Impl::runCommands() {
   for (auto& command : batch) command();
 }
 
+void Engine::Impl::serviceOnce() {
+#if defined(LWS_WITH_LIBEV)
+  ev_run(loop, EVRUN_ONCE);  // until at least one event (a socket, a timer, a cancel)
+#else
+  lws_service(context, 0);
+#endif
+}
+
 void Engine::Impl::serve() {
-  while (running || (draining && anyConnectionLive())) {
-    lws_service(context, 0);
-  }
+  while (running || (draining && anyConnectionLive())) serviceOnce();
   runCommands();  // nobody waits forever on a command posted late
 }
 
@@ -430,13 +523,30 @@ bool Engine::start(std::string* error) {
   info.user = impl_.get();
   info.fd_limit_per_thread = static_cast<unsigned int>(wanted);
   info.count_threads = 1;
+#if defined(LWS_WITH_LIBEV)
+  impl_->loop = ev_loop_new(EVFLAG_AUTO);
+  if (!impl_->loop) {
+    if (error) *error = "cannot create the event loop (libev)";
+    return false;
+  }
+  void* foreign_loops[] = {impl_->loop};
+  info.options |= LWS_SERVER_OPTION_LIBEV;
+  info.foreign_loops = foreign_loops;
+  ev_timer_init(&impl_->deadline_timer, &Impl::deadlineTimerFired, 0.0, 0.0);
+  impl_->deadline_timer.data = impl_.get();
+#endif
   impl_->context = lws_create_context(&info);
   if (!impl_->context) {
     if (error) *error = "cannot create the libwebsockets context";
+#if defined(LWS_WITH_LIBEV)
+    ev_loop_destroy(impl_->loop);
+    impl_->loop = nullptr;
+#endif
     return false;
   }
   impl_->vhosts_by_trust["verify:"] = lws_get_vhost_by_name(impl_->context, "default");
   impl_->timer.impl = impl_.get();
+  impl_->admit_timer.impl = impl_.get();
   impl_->running = true;
   impl_->service_thread = std::thread([impl = impl_.get()] { impl->serve(); });
   return true;
@@ -475,6 +585,11 @@ void Engine::shutdown(Duration grace) {
   impl.service_thread.join();
   lws_context_destroy(impl.context);
   impl.context = nullptr;
+#if defined(LWS_WITH_LIBEV)
+  ev_timer_stop(impl.loop, &impl.deadline_timer);
+  ev_loop_destroy(impl.loop);
+  impl.loop = nullptr;
+#endif
 }
 
 std::vector<TargetStatus> Engine::status() {

@@ -45,6 +45,10 @@ class Engine {
     // Draws in [0, 1] for the reconnect jitter; empty: a randomly seeded
     // generator. Tests pin it to 1 to see the backoff's ceilings themselves.
     std::function<double()> unit_random;
+    // Handshakes in flight at once; more attempts wait their turn before they
+    // start. Each holds about 5 KB of libwebsockets header space, and
+    // thousands at once would hit the probed server as a thundering herd.
+    int max_attempts_in_flight = 256;
   };
 
   Engine();

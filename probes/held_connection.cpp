@@ -25,9 +25,36 @@ HeldConnection::HeldConnection(ProbedTarget& target, ConnectionMode mode, Deadli
       backoff_(target.spec.backoff_initial, target.spec.backoff_max,
                target.spec.backoff_multiplier) {}
 
+HeldConnection::~HeldConnection() { settleAttempt(); }
+
 void HeldConnection::begin(TimePoint now) { startAttempt(now); }
 
+bool HeldConnection::onAdmitted(TimePoint now) {
+  if (!queued_ || detached() || phase_ != Phase::waiting) return false;
+  queued_ = false;
+  admitted_ = true;
+  startAttempt(now);
+  return true;
+}
+
+void HeldConnection::settleAttempt() {
+  if (!admitted_) return;
+  admitted_ = false;
+  host_.attemptSettled();
+}
+
 void HeldConnection::startAttempt(TimePoint now) {
+  if (!admitted_) {
+    // Waiting for a place is not part of the attempt: the handshake time and
+    // connect_timeout start when it really begins.
+    if (queued_) return;
+    if (!host_.admitAttempt(key_)) {
+      queued_ = true;
+      phase_ = Phase::waiting;
+      return;
+    }
+    admitted_ = true;
+  }
   phase_ = Phase::connecting;
   attempt_started_ = now;
   reached_tls_ = reached_http_ = timed_out_ = false;
@@ -130,6 +157,7 @@ void HeldConnection::onConnectError(TimePoint now, std::string_view message, int
 }
 
 void HeldConnection::fail(TimePoint now, ConnectionFailure failure) {
+  settleAttempt();
   if (!detached()) target_->observer->onFailure(mode_, failure);
   last_failure_ = std::move(failure);
   scheduleRetry(now);
@@ -143,6 +171,7 @@ void HeldConnection::scheduleRetry(TimePoint now) {
 }
 
 void HeldConnection::onEstablished(TimePoint now) {
+  settleAttempt();
   if (detached()) return;
   phase_ = Phase::open;
   opened_ = now;
@@ -248,6 +277,7 @@ void HeldConnection::endOpen(TimePoint now) {
 
 void HeldConnection::onClosed(TimePoint now, int http_status) {
   wsi_ = nullptr;
+  if (phase_ != Phase::connecting) settleAttempt();  // (connecting: fail() settles)
   switch (phase_) {
     case Phase::connecting: {
       ConnectionFailure failure;

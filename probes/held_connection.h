@@ -28,6 +28,12 @@ class ConnectionHost {
   virtual void connect(HeldConnection& connection) = 0;
   virtual void wakeAt(DeadlineQueue::Key key, Duration when) = 0;
   virtual double unitRandom() = 0;
+  // Handshakes in flight are capped: true when `key` may start now (a place
+  // is taken), false when it was queued; the host then calls
+  // HeldConnection::onAdmitted once a place frees.
+  virtual bool admitAttempt(DeadlineQueue::Key key) = 0;
+  // An admitted attempt ended (opened, failed or abandoned): its place frees.
+  virtual void attemptSettled() = 0;
 
  protected:
   ~ConnectionHost() = default;
@@ -40,9 +46,15 @@ class HeldConnection {
 
   HeldConnection(ProbedTarget& target, ConnectionMode mode, DeadlineQueue::Key key,
                  ConnectionHost& host);
+  ~HeldConnection();
+  HeldConnection(const HeldConnection&) = delete;
+  HeldConnection& operator=(const HeldConnection&) = delete;
 
   // Starts the first attempt now.
   void begin(TimePoint now);
+  // A place for a queued attempt freed: start it now. False when this
+  // connection no longer waits for one (the place was not taken).
+  bool onAdmitted(TimePoint now);
   // The deadline this connection asked for has come, or will within `slack`:
   // deadlines that close are acted on now, so one wake-up serves many.
   void onDeadline(TimePoint now, Duration slack);
@@ -81,6 +93,7 @@ class HeldConnection {
 
  private:
   void startAttempt(TimePoint now);
+  void settleAttempt();
   void fail(TimePoint now, ConnectionFailure failure);
   void endOpen(TimePoint now);
   void scheduleRetry(TimePoint now);
@@ -104,6 +117,8 @@ class HeldConnection {
   bool reached_tls_ = false;   // the server's certificate was being checked
   bool reached_http_ = false;  // the upgrade request went out
   bool timed_out_ = false;     // our handshake deadline ended the attempt
+  bool admitted_ = false;      // the current attempt holds a place among those in flight
+  bool queued_ = false;        // waiting for such a place
   bool answering_ = false;     // a heartbeat was answered on this connection
   bool heartbeat_due_ = false;
   std::optional<int> close_code_to_send_;

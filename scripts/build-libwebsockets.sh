@@ -3,7 +3,7 @@
 # debian/patches applied, as a static library (PIC, OpenSSL, client and server
 # roles, IPv6) and installs it into a cache prefix:
 #
-#   ${1:-${WSPROBE_CACHE_DIR:-$HOME/.cache/wsprobe}}/libwebsockets-<version>
+#   ${1:-${WSPROBE_CACHE_DIR:-$HOME/.cache/wsprobe}}/libwebsockets-<version>-<recipe hash>
 #
 # Why: Debian 12's libwebsockets 4.1.6 rewrites server close codes 1012-1015
 # to 1002 before the application sees them; 4.3.5 passes them through.
@@ -42,7 +42,7 @@ usage() {
   cat >&2 <<EOF
 usage: $0 [CACHE_DIR]
 Builds static libwebsockets $LWS_VERSION (Debian $SOURCE_SUITE source + patches) into
-CACHE_DIR/libwebsockets-$LWS_VERSION (default CACHE_DIR: \${WSPROBE_CACHE_DIR:-\$HOME/.cache/wsprobe})
+CACHE_DIR/libwebsockets-$LWS_VERSION-<recipe hash> (default CACHE_DIR: \${WSPROBE_CACHE_DIR:-\$HOME/.cache/wsprobe})
 and prints that prefix as the last line of stdout.
 EOF
 }
@@ -84,7 +84,9 @@ cmake_options=(
   -DLWS_WITH_ZLIB=OFF
   -DLWS_WITH_LIBUV=OFF
   -DLWS_WITH_LIBEVENT=OFF
-  -DLWS_WITH_LIBEV=OFF
+  # libev: an epoll loop. The default poll() loop scans every socket on each
+  # wake-up, which at thousands of held connections is most of the CPU.
+  -DLWS_WITH_LIBEV=ON
   -DLWS_WITH_GLIB=OFF
   -DLWS_WITH_SDEVENT=OFF
   -DLWS_WITH_EXPORT_LWSTARGETS=ON
@@ -107,8 +109,10 @@ recipe_hash() {
 cache_dir=${1:-${WSPROBE_CACHE_DIR:-${HOME:?HOME is not set}/.cache/wsprobe}}
 mkdir -p -- "$cache_dir"
 cache_dir=$(cd -- "$cache_dir" && pwd -P)
-prefix=$cache_dir/libwebsockets-$LWS_VERSION
 recipe=$(recipe_hash)
+# The recipe is part of the name: a changed recipe builds beside the old one,
+# and builds that use the old one are not disturbed.
+prefix=$cache_dir/libwebsockets-$LWS_VERSION-$recipe
 
 # Fast path: a complete install of this recipe is present.
 install_is_complete() {
@@ -138,6 +142,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   die "missing tools: ${missing[*]} (Debian packages: build-essential cmake xz-utils patch dpkg-dev apt coreutils; run scripts/setup.sh)"
 fi
 [ -f /usr/include/openssl/ssl.h ] || die "OpenSSL headers not found (/usr/include/openssl/ssl.h): install libssl-dev"
+[ -f /usr/include/ev.h ] || die "libev headers not found (/usr/include/ev.h): install libev-dev"
 [ -r "$KEYRING" ] || die "keyring $KEYRING not readable: install debian-archive-keyring"
 
 # One build at a time per cache directory.

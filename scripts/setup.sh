@@ -9,7 +9,7 @@ build_dir=${WSPROBE_BUILD_DIR:-$repo/build}
 
 packages=(
   build-essential cmake pkg-config git ca-certificates
-  libssl-dev zlib1g-dev libcap-dev dpkg-dev xz-utils patch
+  libssl-dev zlib1g-dev libcap-dev libev-dev dpkg-dev xz-utils patch
   prometheus-cpp-dev libcivetweb-dev libtomlplusplus-dev libspdlog-dev
   catch2 libcli11-dev nlohmann-json3-dev libre2-dev libsystemd-dev
   nginx prometheus python3 python3-yaml
@@ -60,6 +60,6 @@ fi
 lws_prefix=$("$repo/scripts/build-libwebsockets.sh" | tail -n 1)
 
 cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_PREFIX_PATH="$lws_prefix" -DWSPROBE_WARNINGS_AS_ERRORS=ON >&2
+  -DCMAKE_PREFIX_PATH="$lws_prefix" -Dlibwebsockets_DIR="$lws_prefix/lib/cmake/libwebsockets" -DWSPROBE_WARNINGS_AS_ERRORS=ON >&2
 cmake --build "$build_dir" -j "$(nproc)" >&2
 echo "$build_dir"

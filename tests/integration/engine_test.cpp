@@ -8,6 +8,7 @@
 #include "probes/endpoints/misbehaving_endpoint.h"
 #include "probes/endpoints/self_signed_certificate.h"
 #include "support/agent_under_test.h"
+#include "support/http_client.h"
 #include "support/scrape.h"
 
 using namespace wsprobe;
@@ -271,4 +272,30 @@ TEST_CASE("custom headers, origin, subprotocols and URL credentials are sent", "
   CHECK(request.header("x-probe") == "yes");
   CHECK(request.header("authorization") == "Basic cHJvYmU6cGE1NQ==");  // probe:pa55
   CHECK(probe.waitForMetric("wsprobe_ping_rtt_seconds_count", {{"target", "headers"}}, 1, 5s));
+}
+
+TEST_CASE("handshakes in flight are capped; queued attempts start as places free", "[integration]") {
+  EndpointBehaviour mute;
+  mute.never_answer = true;
+  MisbehavingEndpoint silent_server(mute);
+  MisbehavingEndpoint healthy_server(EndpointBehaviour{});
+  Engine::Settings engine;
+  engine.max_attempts_in_flight = 2;
+  AgentUnderTest probe(targetBlock("mute", silent_server.url("/ws"),
+                                   "connections = 4\nconnect_timeout = \"800ms\"\nbackoff_initial = \"10s\"\n"
+                                   "backoff_max = \"10s\""),
+                       engine);
+  // Two places, both taken by handshakes that never complete.
+  REQUIRE(silent_server.waitUntil([&] { return silent_server.connectionsAccepted() == 2; }, 5000ms));
+  CHECK_FALSE(silent_server.waitUntil([&] { return silent_server.connectionsAccepted() > 2; }, 400ms));
+  // Their timeouts free the places for the other two.
+  REQUIRE(probe.waitForMetric("wsprobe_connection_failures_total", {{"target", "mute"}, {"stage", "timeout"}}, 4, 10s));
+  CHECK(silent_server.connectionsAccepted() == 4);
+  CHECK(probe.metric("wsprobe_connection_attempts_total", {{"target", "mute"}}) == 4);
+
+  // With the places free again, a target with more connections than places opens them all.
+  probe.setConfig(targetBlock("many", healthy_server.url("/ws"), "connections = 12"));
+  REQUIRE(httpRequest(probe.port(), "POST", "/-/reload").status == 200);
+  CHECK(probe.waitForMetric("wsprobe_connections_open", {{"target", "many"}, {"mode", "heartbeat"}}, 12, 10s));
+  CHECK(healthy_server.upgradesCompleted() == 12);
 }
