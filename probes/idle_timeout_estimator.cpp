@@ -18,7 +18,8 @@ bool IdleTimeoutEstimator::observeEnd(const ConnectionEnd& end) {
   if (recent_.size() < kAgreeing) return false;
   const auto [shortest, longest] = std::minmax_element(recent_.begin(), recent_.end());
   if (*longest > *shortest * (1.0 + kTolerance)) return false;
-  const double mean = std::accumulate(recent_.begin(), recent_.end(), 0.0) / static_cast<double>(recent_.size());
+  const double mean =
+      std::accumulate(recent_.begin(), recent_.end(), 0.0) / static_cast<double>(recent_.size());
   const bool changed = estimate_ != mean;
   estimate_ = mean;
   return changed;

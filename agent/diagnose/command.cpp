@@ -1,9 +1,9 @@
 #include "agent/diagnose/command.h"
 
-#include <CLI/CLI.hpp>
 #include <re2/re2.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <csignal>
@@ -68,11 +68,15 @@ CLI::App* addCommand(CLI::App& app, CommandLine& line) {
       "then say what ends them: idle timeouts, ignored pings, drops, refused upgrades");
   command->add_option("url", line.url, "ws:// or wss:// URL")->required();
   command->add_option("--duration", line.duration, "how long to watch (e.g. 90s, 5m)")->capture_default_str();
-  command->add_option("--ping-interval", line.ping_interval, "heartbeat interval of the pinged and data-frame connections")
+  command
+      ->add_option("--ping-interval", line.ping_interval,
+                   "heartbeat interval of the pinged and data-frame connections")
       ->capture_default_str();
   // One value per occurrence: a repeated flag adds one each, and the URL
   // after it stays the URL.
-  command->add_option("-H,--header", line.headers, "extra request header \"Name: value\" (repeatable; values are never printed)")
+  command
+      ->add_option("-H,--header", line.headers,
+                   "extra request header \"Name: value\" (repeatable; values are never printed)")
       ->allow_extra_args(false);
   command->add_option("--subprotocol", line.subprotocols, "Sec-WebSocket-Protocol to offer (repeatable)")
       ->allow_extra_args(false);
@@ -112,7 +116,8 @@ int runCommand(const CommandLine& line) {
     }
     std::string value = header.substr(colon + 1);
     value.erase(0, value.find_first_not_of(" \t"));
-    if (value.find_first_of("\r\n") != std::string::npos) return usageError("--header " + name + ": the value holds a line break");
+    if (value.find_first_of("\r\n") != std::string::npos)
+      return usageError("--header " + name + ": the value holds a line break");
     request.headers.emplace_back(std::move(name), std::move(value));
   }
   request.subprotocols = line.subprotocols;

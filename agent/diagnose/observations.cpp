@@ -7,18 +7,24 @@ namespace wsprobe::diagnose {
 
 std::string_view key(Probe probe) {
   switch (probe) {
-    case Probe::ping: return "ping";
-    case Probe::idle: return "idle";
-    case Probe::message: return "message";
+    case Probe::ping:
+      return "ping";
+    case Probe::idle:
+      return "idle";
+    case Probe::message:
+      return "message";
   }
   return "unknown";
 }
 
 std::string_view title(Probe probe) {
   switch (probe) {
-    case Probe::ping: return "pinged connection";
-    case Probe::idle: return "idle connection";
-    case Probe::message: return "data-frame connection";
+    case Probe::ping:
+      return "pinged connection";
+    case Probe::idle:
+      return "idle connection";
+    case Probe::message:
+      return "data-frame connection";
   }
   return "connection";
 }

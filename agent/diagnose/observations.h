@@ -44,9 +44,9 @@ struct ProbeRecord {
   int attempts = 0;
   std::vector<Duration> handshakes;  // per open: connect start to 101
   std::vector<ProbeFailure> failures;
-  std::vector<ProbeEnd> ends;        // ends while the diagnosis ran (not its own close at the finish)
+  std::vector<ProbeEnd> ends;              // ends while the diagnosis ran (not its own close at the finish)
   std::optional<Duration> open_at_finish;  // age of the connection still open at the finish
-  std::vector<Duration> rtts;        // answered heartbeats
+  std::vector<Duration> rtts;              // answered heartbeats
   int messages_sent = 0;
   int messages_received = 0;
 
@@ -59,11 +59,11 @@ struct ProbeRecord {
 // Timings of a separate preflight connection (the WebSocket connections'
 // own handshakes are measured only as a whole). Empty: not measured.
 struct Preflight {
-  std::string address;         // the address DNS gave and TCP connected to
+  std::string address;  // the address DNS gave and TCP connected to
   std::optional<Duration> dns;
   std::optional<Duration> tcp;
   std::optional<Duration> tls;  // wss only
-  std::string error;           // where the preflight stopped, if it did
+  std::string error;            // where the preflight stopped, if it did
 };
 
 struct Observations {
@@ -74,8 +74,8 @@ struct Observations {
   bool interrupted = false;
   Duration ping_interval{};
   Duration pong_timeout{};
-  std::string message;  // --message; empty: no message probe
-  std::string expect;   // --expect
+  std::string message;                    // --message; empty: no message probe
+  std::string expect;                     // --expect
   std::vector<std::string> header_names;  // names only: values may be secrets
   std::vector<std::string> subprotocols;
   Preflight preflight;

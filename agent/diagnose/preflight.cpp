@@ -3,12 +3,11 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include <cerrno>
 #include <chrono>
@@ -74,7 +73,8 @@ Preflight measurePreflight(const WebSocketUrl& url, const std::string& server_na
   result.address = addressText(found->ai_addr);
 
   Socket socket;
-  socket.fd = ::socket(found->ai_family, found->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, found->ai_protocol);
+  socket.fd =
+      ::socket(found->ai_family, found->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, found->ai_protocol);
   if (socket.fd < 0) {
     result.error = std::string("cannot create a socket: ") + std::strerror(errno);
     return result;
@@ -100,7 +100,8 @@ Preflight measurePreflight(const WebSocketUrl& url, const std::string& server_na
   result.tcp = Clock::now() - started;
   if (!url.secure) return result;
 
-  std::unique_ptr<SSL_CTX, decltype(&::SSL_CTX_free)> context(SSL_CTX_new(TLS_client_method()), &::SSL_CTX_free);
+  std::unique_ptr<SSL_CTX, decltype(&::SSL_CTX_free)> context(SSL_CTX_new(TLS_client_method()),
+                                                              &::SSL_CTX_free);
   if (!context) {
     result.error = "cannot set up TLS";
     return result;
@@ -111,7 +112,8 @@ Preflight measurePreflight(const WebSocketUrl& url, const std::string& server_na
   SSL_set_alpn_protos(tls.get(), kHttp11, sizeof kHttp11);
   const std::string& sni = server_name.empty() ? url.host : server_name;
   // SSL_set_tlsext_host_name is a macro with a C cast; this is what it expands to.
-  SSL_ctrl(tls.get(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(sni.c_str()));
+  SSL_ctrl(tls.get(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+           const_cast<char*>(sni.c_str()));
   SSL_set_fd(tls.get(), socket.fd);
   started = Clock::now();
   for (;;) {

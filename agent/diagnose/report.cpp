@@ -1,8 +1,7 @@
 #include "agent/diagnose/report.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "agent/config.h"
@@ -50,7 +49,8 @@ std::string padded(std::string text, std::size_t width) {
 std::string describeEnd(const ProbeEnd& end) {
   std::string out = std::to_string(end.code) + " " + std::string(toString(end.cause));
   if (!end.reason.empty() && end.cause == CloseCause::server_close) out += " \"" + end.reason + "\"";
-  return out + " after " + fixed("%.2f s", seconds(end.lifetime)) + " (at " + fixed("%.1f s", seconds(end.at)) + ")";
+  return out + " after " + fixed("%.2f s", seconds(end.lifetime)) + " (at " +
+         fixed("%.1f s", seconds(end.at)) + ")";
 }
 
 nlohmann::json spreadJson(const std::optional<Spread>& spread) {
@@ -99,7 +99,9 @@ std::string renderText(const Observations& seen, const std::vector<Finding>& fin
   std::ostringstream out;
   out << "wsprobe diagnose " << seen.url << "\n";
   out << "  ran " << fixed("%.1f s", seconds(seen.ran)) << " of " << formatSeconds(seconds(seen.planned))
-      << (seen.interrupted ? " (interrupted)" : seen.ran < seen.planned ? " (stopped early)" : "")
+      << (seen.interrupted          ? " (interrupted)"
+          : seen.ran < seen.planned ? " (stopped early)"
+                                    : "")
       << "; heartbeats every " << wsprobe::formatDuration(seen.ping_interval) << ", answered within "
       << wsprobe::formatDuration(seen.pong_timeout) << "\n";
   if (!seen.header_names.empty()) {
@@ -125,15 +127,16 @@ std::string renderText(const Observations& seen, const std::vector<Finding>& fin
   if (!pre.error.empty()) out << "  " << padded("", 20) << "(preflight: " << pre.error << ")\n";
   if (const auto spread = spreadOf(allHandshakes(seen))) {
     out << "  " << padded("WebSocket open", 20) << formatDuration(spread->p50) << " median, min "
-        << formatDuration(spread->min) << ", max " << formatDuration(spread->max) << " ("
-        << spread->count << (spread->count == 1 ? " handshake" : " handshakes")
-        << ", connect start to 101)\n";
+        << formatDuration(spread->min) << ", max " << formatDuration(spread->max) << " (" << spread->count
+        << (spread->count == 1 ? " handshake" : " handshakes") << ", connect start to 101)\n";
   } else {
     out << "  " << padded("WebSocket open", 20) << "never\n";
   }
-  out << "  " << wrap("DNS, TCP and TLS are timed on a separate preflight connection; the WebSocket "
-                      "time covers all of them plus the upgrade.",
-                      2, 2)
+  out << "  "
+      << wrap(
+             "DNS, TCP and TLS are timed on a separate preflight connection; the WebSocket "
+             "time covers all of them plus the upgrade.",
+             2, 2)
       << "\n";
 
   out << "\nRound trip\n";
@@ -173,8 +176,8 @@ std::string renderText(const Observations& seen, const std::vector<Finding>& fin
     out << "  " << padded(std::string(title(probe)), 24) << wrap(line, 26, 26) << "\n";
     for (const auto& end : record.ends) out << "  " << padded("", 26) << describeEnd(end) << "\n";
     if (record.open_at_finish) {
-      out << "  " << padded("", 26) << "open at the finish, for " << fixed("%.1f s", seconds(*record.open_at_finish))
-          << "\n";
+      out << "  " << padded("", 26) << "open at the finish, for "
+          << fixed("%.1f s", seconds(*record.open_at_finish)) << "\n";
     }
   }
 
@@ -227,11 +230,12 @@ std::string renderJson(const Observations& seen, const std::vector<Finding>& fin
   }
   nlohmann::json verdict = nlohmann::json::array();
   for (const auto& finding : findings) {
-    verdict.push_back({{"id", finding.id},
-                       {"severity", std::string(toString(finding.severity))},
-                       {"summary", finding.summary},
-                       {"detail", finding.detail},
-                       {"seconds", finding.seconds ? nlohmann::json(*finding.seconds) : nlohmann::json(nullptr)}});
+    verdict.push_back(
+        {{"id", finding.id},
+         {"severity", std::string(toString(finding.severity))},
+         {"summary", finding.summary},
+         {"detail", finding.detail},
+         {"seconds", finding.seconds ? nlohmann::json(*finding.seconds) : nlohmann::json(nullptr)}});
   }
   const auto idle_timeout = idleTimeoutOf(findings);
   nlohmann::json report = {

@@ -114,7 +114,8 @@ class Recorder {
 
   std::string statusLine(Clock::time_point now, Duration planned) const {
     std::lock_guard lock(mutex_);
-    std::string line = "[" + fixed("%.0f", seconds(now - started_)) + "/" + formatSeconds(seconds(planned)) + "]";
+    std::string line =
+        "[" + fixed("%.0f", seconds(now - started_)) + "/" + formatSeconds(seconds(planned)) + "]";
     for (const Probe probe : kProbes) {
       const ProbeRecord& record = seen_.of(probe);
       if (!record.ran) continue;
@@ -258,10 +259,13 @@ Observations run(const Request& request, ProgressOutput progress, const std::ato
     out.flush();
   };
   if (progress.stream) {
-    *progress.stream << "diagnosing " << displayUrl(request.url) << " for " << formatSeconds(seconds(request.duration))
-                     << ": " << probes.size() << " connections (pinged every "
-                     << wsprobe::formatDuration(request.ping_interval) << ", idle"
-                     << (request.message.empty() ? "" : ", data frames every " + wsprobe::formatDuration(request.ping_interval))
+    *progress.stream << "diagnosing " << displayUrl(request.url) << " for "
+                     << formatSeconds(seconds(request.duration)) << ": " << probes.size()
+                     << " connections (pinged every " << wsprobe::formatDuration(request.ping_interval)
+                     << ", idle"
+                     << (request.message.empty()
+                             ? ""
+                             : ", data frames every " + wsprobe::formatDuration(request.ping_interval))
                      << ")\n";
   }
 
@@ -270,7 +274,8 @@ Observations run(const Request& request, ProgressOutput progress, const std::ato
   const Clock::time_point end_at = started + std::chrono::duration_cast<Clock::duration>(request.duration);
   while (engine_started && now < end_at) {
     while (next_probe < probes.size() &&
-           now >= started + std::chrono::duration_cast<Clock::duration>(request.stagger * static_cast<int>(next_probe))) {
+           now >= started + std::chrono::duration_cast<Clock::duration>(request.stagger *
+                                                                        static_cast<int>(next_probe))) {
       const Probe probe = probes[next_probe++];
       engine.addTarget(specFor(request, probe), std::make_shared<ProbeReporter>(recorder, probe));
     }

@@ -125,12 +125,18 @@ std::string suspectsSentence(double timeout) {
 
 std::string describeFailure(const ProbeFailure& failure) {
   switch (failure.stage) {
-    case FailureStage::dns: return "the host name did not resolve";
-    case FailureStage::tcp: return "the TCP connection failed";
-    case FailureStage::tls: return "the TLS handshake failed";
-    case FailureStage::timeout: return "the handshake timed out";
-    case FailureStage::protocol: return "the server's answer was not a valid WebSocket upgrade";
-    case FailureStage::http: return "the upgrade was refused with HTTP " + std::to_string(failure.http_status);
+    case FailureStage::dns:
+      return "the host name did not resolve";
+    case FailureStage::tcp:
+      return "the TCP connection failed";
+    case FailureStage::tls:
+      return "the TLS handshake failed";
+    case FailureStage::timeout:
+      return "the handshake timed out";
+    case FailureStage::protocol:
+      return "the server's answer was not a valid WebSocket upgrade";
+    case FailureStage::http:
+      return "the upgrade was refused with HTTP " + std::to_string(failure.http_status);
   }
   return "it failed";
 }
@@ -159,7 +165,8 @@ std::string meaningOfStage(const ProbeFailure& failure) {
 }
 
 // Failure kinds by how often they happened, most frequent first.
-std::vector<std::pair<std::string, std::vector<const ProbeFailure*>>> groupFailures(const Observations& seen) {
+std::vector<std::pair<std::string, std::vector<const ProbeFailure*>>> groupFailures(
+    const Observations& seen) {
   std::map<std::string, std::vector<const ProbeFailure*>> groups;
   for (const Probe probe : kProbes) {
     for (const auto& failure : seen.of(probe).failures) {
@@ -212,8 +219,10 @@ void judgeHandshakes(const Observations& seen, std::vector<Finding>& findings, b
     finding.id = "handshake_flaky";
     finding.summary = std::to_string(failures) + " of " + std::to_string(attempts) +
                       " connection attempts failed (" + kinds + "); the others opened.";
-    finding.detail = "Some upgrades fail while others succeed: one bad backend behind a balancer, "
-                     "a rate limit, or a server at capacity. " + meanings;
+    finding.detail =
+        "Some upgrades fail while others succeed: one bad backend behind a balancer, "
+        "a rate limit, or a server at capacity. " +
+        meanings;
   }
   findings.push_back(std::move(finding));
 }
@@ -222,9 +231,12 @@ void judgeHandshakes(const Observations& seen, std::vector<Finding>& findings, b
 
 std::string_view toString(Severity severity) {
   switch (severity) {
-    case Severity::ok: return "ok";
-    case Severity::note: return "note";
-    case Severity::problem: return "problem";
+    case Severity::ok:
+      return "ok";
+    case Severity::note:
+      return "note";
+    case Severity::problem:
+      return "problem";
   }
   return "unknown";
 }
@@ -317,10 +329,11 @@ std::vector<Finding> judge(const Observations& seen) {
   // about --message and --expect, not the path.
   if (message.ran && message.opens() > 0 && message.rtts.empty() && message.messages_sent > 0) {
     Finding finding{"message_unanswered", Severity::problem, "", "", std::nullopt};
-    finding.summary = "No reply matched --expect '" + seen.expect + "' (" +
-                      plural(static_cast<std::size_t>(message.messages_sent), "message", "messages") + " sent, " +
-                      plural(static_cast<std::size_t>(message.messages_received), "data frame", "data frames") +
-                      " received).";
+    finding.summary =
+        "No reply matched --expect '" + seen.expect + "' (" +
+        plural(static_cast<std::size_t>(message.messages_sent), "message", "messages") + " sent, " +
+        plural(static_cast<std::size_t>(message.messages_received), "data frame", "data frames") +
+        " received).";
     finding.detail = message.messages_received == 0
                          ? "The server never answered the message: it may not implement this "
                            "heartbeat. Use the message and reply your application's clients use."
@@ -348,8 +361,8 @@ std::vector<Finding> judge(const Observations& seen) {
       const std::string who = server_closes ? "The server itself closes connections that stay quiet"
                                             : "An intermediary (proxy, load balancer, NAT, firewall) closes "
                                               "connections that stay quiet";
-      const std::string idle_seen = "the idle connection was dropped with " + how + " after " +
-                                    listLifetimes(cluster->members);
+      const std::string idle_seen =
+          "the idle connection was dropped with " + how + " after " + listLifetimes(cluster->members);
       const auto ping_near = endsNear(ping, timeout);
       Finding finding{"", Severity::problem, "", "", timeout};
       const std::string once = cluster->members.size() == 1 ? " Seen once: a longer run confirms it." : "";
@@ -366,7 +379,8 @@ std::vector<Finding> judge(const Observations& seen) {
         } else {
           finding.summary += "; the pinged connection did not stay up long enough to compare.";
           finding.detail = who + " for about " + formatSeconds(timeout) + "." + suspectsSentence(timeout) +
-                           " Fix: " + heartbeatAdvice(timeout) + ". Run longer to see whether pings keep "
+                           " Fix: " + heartbeatAdvice(timeout) +
+                           ". Run longer to see whether pings keep "
                            "a connection open.";
         }
       } else {
@@ -381,28 +395,32 @@ std::vector<Finding> judge(const Observations& seen) {
           finding.detail = who + " for about " + formatSeconds(timeout) +
                            " and does not count ping frames as activity." + suspectsSentence(timeout) +
                            " Fix: use data-frame heartbeats (an application message such as "
-                           "{\"type\":\"ping\"}) at least every " + formatSeconds(timeout / 2) +
+                           "{\"type\":\"ping\"}) at least every " +
+                           formatSeconds(timeout / 2) +
                            "; ping frames alone will not keep connections open here.";
         } else if (message.ran && !message_near.empty() && !outlived(message, timeout)) {
           for (const auto* end : message_near) explained.insert(end);
           finding.id = "lifetime_limit";
           finding.summary = "Every connection ends after about " + formatSeconds(timeout) +
                             ", with or without traffic: " + both + ", and the one sending data frames.";
-          finding.detail = "No heartbeat helps: the server or an intermediary limits how long a "
-                           "connection may last (a maximum connection age, or a request timeout "
-                           "applied to the whole WebSocket)." + suspectsSentence(timeout) +
-                           " Raise that limit, or make clients reconnect before it, with jitter.";
+          finding.detail =
+              "No heartbeat helps: the server or an intermediary limits how long a "
+              "connection may last (a maximum connection age, or a request timeout "
+              "applied to the whole WebSocket)." +
+              suspectsSentence(timeout) +
+              " Raise that limit, or make clients reconnect before it, with jitter.";
         } else {
           finding.id = "pings_not_enough";
           finding.summary = "Pings do not keep this path open: " + both + " were dropped after about " +
                             formatSeconds(timeout) + ".";
-          finding.detail = "Either an intermediary ignores ping frames as activity (then data-frame "
-                           "heartbeats help), or connections are capped at about " +
-                           formatSeconds(timeout) + " whatever they carry." + suspectsSentence(timeout) +
-                           (message.ran ? " The data-frame connection did not stay up long enough to "
-                                          "tell them apart: run longer."
-                                        : " Run again with --message '<your heartbeat>' --expect "
-                                          "'<its reply>' to tell them apart.");
+          finding.detail =
+              "Either an intermediary ignores ping frames as activity (then data-frame "
+              "heartbeats help), or connections are capped at about " +
+              formatSeconds(timeout) + " whatever they carry." + suspectsSentence(timeout) +
+              (message.ran ? " The data-frame connection did not stay up long enough to "
+                             "tell them apart: run longer."
+                           : " Run again with --message '<your heartbeat>' --expect "
+                             "'<its reply>' to tell them apart.");
         }
       }
       finding.detail += once;
@@ -415,7 +433,7 @@ std::vector<Finding> judge(const Observations& seen) {
   std::vector<const ProbeEnd*> half_open;
   std::vector<const ProbeEnd*> protocol;
   std::map<int, std::vector<const ProbeEnd*>> closes;  // by code
-  bool abnormal_together = true;  // every unexplained 1006 came with a drop elsewhere
+  bool abnormal_together = true;                       // every unexplained 1006 came with a drop elsewhere
   for (const Probe probe : kProbes) {
     for (const auto& end : seen.of(probe).ends) {
       if (explained.count(&end)) continue;
@@ -424,10 +442,17 @@ std::vector<Finding> judge(const Observations& seen) {
           abnormal.push_back(&end);
           if (!droppedWithOthers(seen, probe, end)) abnormal_together = false;
           break;
-        case CloseCause::pong_timeout: half_open.push_back(&end); break;
-        case CloseCause::protocol_error: protocol.push_back(&end); break;
-        case CloseCause::server_close: closes[end.code].push_back(&end); break;
-        case CloseCause::agent: break;
+        case CloseCause::pong_timeout:
+          half_open.push_back(&end);
+          break;
+        case CloseCause::protocol_error:
+          protocol.push_back(&end);
+          break;
+        case CloseCause::server_close:
+          closes[end.code].push_back(&end);
+          break;
+        case CloseCause::agent:
+          break;
       }
     }
   }
@@ -447,8 +472,8 @@ std::vector<Finding> judge(const Observations& seen) {
     by_time(abnormal);
     Finding finding{"drops_1006", Severity::problem, "", "", std::nullopt};
     finding.summary = plural(abnormal.size(), "connection", "connections") +
-                      " dropped with 1006 (no close frame) after " + listLifetimes(abnormal) +
-                      ", at " + moments(abnormal) + " into the run.";
+                      " dropped with 1006 (no close frame) after " + listLifetimes(abnormal) + ", at " +
+                      moments(abnormal) + " into the run.";
     finding.detail = abnormal.size() > 1 && abnormal_together
                          ? "Connections dropped together at the same moment: one event took them all, "
                            "such as a server crash or restart without close frames (a process killed, "
@@ -465,9 +490,10 @@ std::vector<Finding> judge(const Observations& seen) {
     finding.summary = plural(half_open.size(), "connection", "connections") +
                       " stopped answering heartbeats for " + formatSeconds(seconds(seen.pong_timeout)) +
                       " and wsprobe dropped them (after " + listLifetimes(half_open) + ").";
-    finding.detail = "Half-open connections: the peer or an intermediary lost the connection without "
-                     "a FIN reaching this side, or the server's event loop stalled. Clients without "
-                     "a heartbeat deadline would wait on such connections forever.";
+    finding.detail =
+        "Half-open connections: the peer or an intermediary lost the connection without "
+        "a FIN reaching this side, or the server's event loop stalled. Clients without "
+        "a heartbeat deadline would wait on such connections forever.";
     findings.push_back(std::move(finding));
   }
   if (!protocol.empty()) {
@@ -484,8 +510,8 @@ std::vector<Finding> judge(const Observations& seen) {
     Finding finding{"server_close", Severity::problem, "", "", std::nullopt};
     const std::string which = plural(ends.size(), "connection", "connections");
     finding.summary = "The server closed " + which + " with " + std::to_string(code) +
-                      (ends.front()->reason.empty() ? "" : " \"" + ends.front()->reason + "\"") +
-                      " after " + listLifetimes(ends) + ".";
+                      (ends.front()->reason.empty() ? "" : " \"" + ends.front()->reason + "\"") + " after " +
+                      listLifetimes(ends) + ".";
     if (code == 1001 || code == 1012) {
       finding.id = "server_restart";
       finding.detail = std::string(code == 1001 ? "1001 (going away)" : "1012 (service restart)") +
@@ -494,22 +520,26 @@ std::vector<Finding> judge(const Observations& seen) {
                        "jitter, and servers should drain connections gradually.";
     } else if (code == 1013) {
       finding.id = "server_overloaded";
-      finding.detail = "1013 (try again later): the server is overloaded or at capacity and sheds "
-                       "connections. Reconnect with backoff; look at the server's capacity.";
+      finding.detail =
+          "1013 (try again later): the server is overloaded or at capacity and sheds "
+          "connections. Reconnect with backoff; look at the server's capacity.";
     } else if (code == 1011) {
       finding.id = "server_error";
-      finding.detail = "1011 (internal error): the server hit an unexpected condition, usually an "
-                       "unhandled exception in its connection handler. See its logs at those times.";
+      finding.detail =
+          "1011 (internal error): the server hit an unexpected condition, usually an "
+          "unhandled exception in its connection handler. See its logs at those times.";
     } else if (code == 1008) {
       finding.id = "policy_violation";
-      finding.detail = "1008 (policy violation): the server ended the session by policy, e.g. "
-                       "expired credentials or a rate limit.";
+      finding.detail =
+          "1008 (policy violation): the server ended the session by policy, e.g. "
+          "expired credentials or a rate limit.";
     } else if (code >= 4000 && code <= 4999) {
       finding.detail = "Codes 4000-4999 are the application's own: its documentation says what " +
                        std::to_string(code) + " means.";
     } else {
-      finding.detail = "A close frame from the server: it ended the session on purpose (a session "
-                       "limit or application logic). Clients must expect this and reconnect.";
+      finding.detail =
+          "A close frame from the server: it ended the session on purpose (a session "
+          "limit or application logic). Clients must expect this and reconnect.";
     }
     findings.push_back(std::move(finding));
   }
@@ -525,8 +555,9 @@ std::vector<Finding> judge(const Observations& seen) {
     }
     findings.push_back({"healthy", Severity::ok,
                         "No problem found in " + formatSeconds(seconds(seen.ran)) + ": " +
-                            plural(static_cast<std::size_t>(opens), "connection", "connections") + " opened, " +
-                            plural(answered, "heartbeat", "heartbeats") + " answered, none dropped.",
+                            plural(static_cast<std::size_t>(opens), "connection", "connections") +
+                            " opened, " + plural(answered, "heartbeat", "heartbeats") +
+                            " answered, none dropped.",
                         "", std::nullopt});
   }
   // What an idle connection that never dropped establishes.

@@ -20,10 +20,10 @@ enum class Severity {
 std::string_view toString(Severity severity);
 
 struct Finding {
-  std::string id;        // stable: "idle_timeout", "pings_ignored", ... (for --json and scripts)
+  std::string id;  // stable: "idle_timeout", "pings_ignored", ... (for --json and scripts)
   Severity severity = Severity::note;
-  std::string summary;   // one sentence
-  std::string detail;    // what it points to and what to do
+  std::string summary;            // one sentence
+  std::string detail;             // what it points to and what to do
   std::optional<double> seconds;  // the timeout or lifetime the finding is about
 };
 

@@ -1,7 +1,6 @@
 // The built `wsprobe diagnose` as a person runs it: options in any order,
 // exit status 0 for a healthy endpoint, 1 for a problem, 2 for usage errors.
 #include <catch2/catch.hpp>
-
 #include <nlohmann/json.hpp>
 
 #include "probes/endpoints/misbehaving_endpoint.h"
@@ -14,12 +13,14 @@ using Catch::Matchers::Contains;
 using endpoints::EndpointBehaviour;
 using endpoints::MisbehavingEndpoint;
 
-TEST_CASE("diagnose CLI: a healthy endpoint exits 0; repeated headers and subprotocols before the URL", "[e2e]") {
+TEST_CASE("diagnose CLI: a healthy endpoint exits 0; repeated headers and subprotocols before the URL",
+          "[e2e]") {
   MisbehavingEndpoint server(EndpointBehaviour{});
-  const auto result = runCommand({WSPROBE_BINARY, "diagnose", "-H", "X-One: 1", "-H", "Authorization: Bearer hush-hush",
-                                  "--subprotocol", "chat.v1", "--subprotocol", "chat.v2", server.url("/ws?token=t0p"),
-                                  "--duration", "1500ms", "--ping-interval", "200ms", "--json"},
-                                 20s);
+  const auto result =
+      runCommand({WSPROBE_BINARY, "diagnose", "-H", "X-One: 1", "-H", "Authorization: Bearer hush-hush",
+                  "--subprotocol", "chat.v1", "--subprotocol", "chat.v2", server.url("/ws?token=t0p"),
+                  "--duration", "1500ms", "--ping-interval", "200ms", "--json"},
+                 20s);
   INFO(result.output);
   CHECK(result.exit_code == 0);
   const auto report = nlohmann::json::parse(result.output);

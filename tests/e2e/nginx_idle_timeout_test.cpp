@@ -2,10 +2,8 @@
 // endpoint, probed by a real agent (asserting on /metrics) and diagnosed by
 // the built wsprobe binary, side by side.
 #include <catch2/catch.hpp>
-
-#include <nlohmann/json.hpp>
-
 #include <future>
+#include <nlohmann/json.hpp>
 
 #include "probes/endpoints/misbehaving_endpoint.h"
 #include "support/agent_under_test.h"
@@ -47,9 +45,10 @@ std::optional<Duration> heartbeatAge(Agent& agent, const std::string& target) {
 
 }  // namespace
 
-TEST_CASE("nginx proxy_read_timeout 3s: idle drops with 1006 at 3.0 s, the estimate settles at 3, "
-          "pings keep the heartbeat up, data frames get answers, diagnose names the timeout",
-          "[e2e]") {
+TEST_CASE(
+    "nginx proxy_read_timeout 3s: idle drops with 1006 at 3.0 s, the estimate settles at 3, "
+    "pings keep the heartbeat up, data frames get answers, diagnose names the timeout",
+    "[e2e]") {
   EndpointBehaviour backend;
   backend.reply_to_messages = R"({"type":"pong"})";
   MisbehavingEndpoint upstream(backend);
@@ -71,15 +70,16 @@ TEST_CASE("nginx proxy_read_timeout 3s: idle drops with 1006 at 3.0 s, the estim
                       30s, true);
   });
   auto json_run = std::async(std::launch::async, [&] {
-    return runCommand({WSPROBE_BINARY, "diagnose", url, "--duration", "9s", "--ping-interval", "1s", "--message",
-                       R"({"type":"ping"})", "--expect", "pong", "--json"},
+    return runCommand({WSPROBE_BINARY, "diagnose", url, "--duration", "9s", "--ping-interval", "1s",
+                       "--message", R"({"type":"ping"})", "--expect", "pong", "--json"},
                       30s, false);
   });
 
-  AgentUnderTest probe(targetBlock("nginx", url, "idle_probe = true\nping_interval = \"1s\"\npong_timeout = \"2s\"") +
-                       targetBlock("nginx-message", url,
-                                   "heartbeat = \"message\"\nheartbeat_message = '{\"type\":\"ping\"}'\n"
-                                   "heartbeat_expect = 'pong'\nping_interval = \"1s\"\npong_timeout = \"2s\""));
+  AgentUnderTest probe(
+      targetBlock("nginx", url, "idle_probe = true\nping_interval = \"1s\"\npong_timeout = \"2s\"") +
+      targetBlock("nginx-message", url,
+                  "heartbeat = \"message\"\nheartbeat_message = '{\"type\":\"ping\"}'\n"
+                  "heartbeat_expect = 'pong'\nping_interval = \"1s\"\npong_timeout = \"2s\""));
   const Labels idle = {{"target", "nginx"}, {"mode", "idle"}};
 
   // The first idle end: no close frame, 3.0 s after the upgrade.
@@ -98,17 +98,19 @@ TEST_CASE("nginx proxy_read_timeout 3s: idle drops with 1006 at 3.0 s, the estim
   text = probe.scrape();
   {
     INFO(text);
-    CHECK(*sampleValue(text, "wsprobe_idle_timeout_seconds", {{"target", "nginx"}}) == Approx(3.0).margin(0.15));
+    CHECK(*sampleValue(text, "wsprobe_idle_timeout_seconds", {{"target", "nginx"}}) ==
+          Approx(3.0).margin(0.15));
     const double count = *sampleValue(text, "wsprobe_connection_lifetime_seconds_count", idle);
     const double sum = *sampleValue(text, "wsprobe_connection_lifetime_seconds_sum", idle);
     CHECK(count >= 3);
     CHECK(sum / count == Approx(3.0).margin(0.3));
-    CHECK(*sampleValue(text, "wsprobe_disconnects_total", {{"target", "nginx"}, {"mode", "idle"}, {"code", "1006"}}) ==
-          count);
+    CHECK(*sampleValue(text, "wsprobe_disconnects_total",
+                       {{"target", "nginx"}, {"mode", "idle"}, {"code", "1006"}}) == count);
   }
 
   // Pings every second: the heartbeat connection outlives the timeout four times over.
-  REQUIRE(waitFor([&] { return heartbeatAge(probe.agent(), "nginx").value_or(Duration::zero()) >= 12s; }, 15s));
+  REQUIRE(
+      waitFor([&] { return heartbeatAge(probe.agent(), "nginx").value_or(Duration::zero()) >= 12s; }, 15s));
   text = probe.scrape();
   {
     INFO(text);

@@ -1,10 +1,9 @@
 // `wsprobe diagnose` sessions against real misbehaving endpoints: its own
 // engine, the progress it shows, and the verdict the observations give.
-#include <catch2/catch.hpp>
-
 #include <unistd.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <sstream>
 #include <thread>
@@ -70,7 +69,8 @@ TEST_CASE("diagnose session: a healthy endpoint, on a terminal", "[integration]"
   CHECK(server.messagesReceived() == 0);
 }
 
-TEST_CASE("diagnose session: a balancer that ignores pings, shown by the data-frame connection", "[integration]") {
+TEST_CASE("diagnose session: a balancer that ignores pings, shown by the data-frame connection",
+          "[integration]") {
   EndpointBehaviour balancer;
   balancer.idle_timeout = 1s;
   balancer.pings_reset_idle = false;
@@ -96,7 +96,8 @@ TEST_CASE("diagnose session: a balancer that ignores pings, shown by the data-fr
   CHECK_THAT(progress.str(), Contains("pinged connection dropped: 1006 abnormal after 1.0"));
 }
 
-TEST_CASE("diagnose session: refused upgrades end the run early with what the status means", "[integration]") {
+TEST_CASE("diagnose session: refused upgrades end the run early with what the status means",
+          "[integration]") {
   EndpointBehaviour refusing;
   refusing.refuse_status = 403;
   MisbehavingEndpoint server(refusing);
@@ -133,7 +134,8 @@ TEST_CASE("diagnose session: stopped early (Ctrl-C), it reports what it saw", "[
 
 TEST_CASE("diagnose session: wss:// with a private CA times TLS, and without the CA names the certificate",
           "[integration]") {
-  const auto directory = std::filesystem::temp_directory_path() / ("wsprobe-diagnose-tls-" + std::to_string(::getpid()));
+  const auto directory =
+      std::filesystem::temp_directory_path() / ("wsprobe-diagnose-tls-" + std::to_string(::getpid()));
   std::filesystem::create_directories(directory);
   const auto certificate = endpoints::writeSelfSignedCertificate(directory.string());
   EndpointBehaviour tls;

@@ -1,7 +1,6 @@
 // The idle probe against real endpoints: what ends it, how it reconnects,
 // and wsprobe_idle_timeout_seconds as /metrics shows it.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "probes/endpoints/misbehaving_endpoint.h"
@@ -41,8 +40,10 @@ TEST_CASE("idle probe: dropped by an idle timeout as 1006 abnormal, reconnected,
   // The heartbeat connection (pings every 200 ms) never went quiet: it lives.
   CHECK_FALSE(sampleValue(text, "wsprobe_disconnects_total", {{"target", "quiet"}, {"mode", "heartbeat"}}));
   CHECK(sampleValue(text, "wsprobe_reconnects_total", {{"target", "quiet"}, {"mode", "heartbeat"}}) == 0);
-  const double lifetimes = *sampleValue(text, "wsprobe_connection_lifetime_seconds_sum", {{"target", "quiet"}, {"mode", "idle"}});
-  const double ends = *sampleValue(text, "wsprobe_connection_lifetime_seconds_count", {{"target", "quiet"}, {"mode", "idle"}});
+  const double lifetimes =
+      *sampleValue(text, "wsprobe_connection_lifetime_seconds_sum", {{"target", "quiet"}, {"mode", "idle"}});
+  const double ends = *sampleValue(text, "wsprobe_connection_lifetime_seconds_count",
+                                   {{"target", "quiet"}, {"mode", "idle"}});
   CHECK(lifetimes / ends == Approx(0.4).margin(0.02));
 }
 
@@ -66,7 +67,8 @@ TEST_CASE("idle probe: sends nothing, and past idle_probe_max wsprobe closes it 
   AgentUnderTest probe(targetBlock("patient", server.url("/ws"),
                                    "idle_probe = true\nconnections = 0\nidle_probe_max = \"600ms\""));
   REQUIRE(probe.waitForMetric("wsprobe_disconnects_total",
-                              {{"target", "patient"}, {"mode", "idle"}, {"code", "1000"}, {"cause", "agent"}}, 1, 10s));
+                              {{"target", "patient"}, {"mode", "idle"}, {"code", "1000"}, {"cause", "agent"}},
+                              1, 10s));
   const std::string text = probe.scrape();
   INFO(text);
   const auto estimate = sampleValue(text, "wsprobe_idle_timeout_seconds", {{"target", "patient"}});
@@ -74,7 +76,8 @@ TEST_CASE("idle probe: sends nothing, and past idle_probe_max wsprobe closes it 
   CHECK(std::isinf(*estimate));
   CHECK(*estimate > 0);
   // It lived to the bound, then closed cleanly with a close frame.
-  CHECK(*sampleValue(text, "wsprobe_connection_lifetime_seconds_sum", {{"target", "patient"}, {"mode", "idle"}}) >= 0.6);
+  CHECK(*sampleValue(text, "wsprobe_connection_lifetime_seconds_sum",
+                     {{"target", "patient"}, {"mode", "idle"}}) >= 0.6);
   CHECK(server.waitUntil([&] { return !server.closeCodesReceived().empty(); }, 2000ms));
   CHECK(server.closeCodesReceived().front() == 1000);
   CHECK(server.abnormalClosures() == 0);

@@ -15,7 +15,8 @@ using endpoints::MisbehavingEndpoint;
 namespace {
 
 const std::string kMessageHeartbeat =
-    "heartbeat = \"message\"\nheartbeat_message = '{\"type\":\"ping\"}'\nheartbeat_expect = '\"type\":\\s*\"pong\"'";
+    "heartbeat = \"message\"\nheartbeat_message = '{\"type\":\"ping\"}'\nheartbeat_expect = "
+    "'\"type\":\\s*\"pong\"'";
 
 EndpointBehaviour answersPongMessages() {
   EndpointBehaviour behaviour;
@@ -37,19 +38,21 @@ TEST_CASE("message heartbeat: text frames out, matching replies measured as RTT,
   CHECK(*sampleValue(text, "wsprobe_messages_received_total", {{"target", "app"}}) >= 5);
   const double rtt_count = *sampleValue(text, "wsprobe_ping_rtt_seconds_count", {{"target", "app"}});
   CHECK(*sampleValue(text, "wsprobe_ping_rtt_seconds_sum", {{"target", "app"}}) > 0);
-  CHECK(sampleValue(text, "wsprobe_ping_rtt_seconds_bucket", {{"target", "app"}, {"le", "0.1"}}) == rtt_count);
+  CHECK(sampleValue(text, "wsprobe_ping_rtt_seconds_bucket", {{"target", "app"}, {"le", "0.1"}}) ==
+        rtt_count);
   // Data frames, not ping frames.
   CHECK(server.pingsReceived() == 0);
   CHECK(server.messagesReceived() >= 5);
   CHECK_FALSE(sampleValue(text, "wsprobe_disconnects_total", {{"target", "app"}}));
 }
 
-TEST_CASE("message heartbeat: replies that do not match heartbeat_expect end it as pong_timeout", "[integration]") {
+TEST_CASE("message heartbeat: replies that do not match heartbeat_expect end it as pong_timeout",
+          "[integration]") {
   MisbehavingEndpoint server(EndpointBehaviour{});  // echoes {"type":"ping"} back: no "pong" in it
   AgentUnderTest probe(targetBlock("echo", server.url("/ws"), kMessageHeartbeat));
-  REQUIRE(probe.waitForMetric("wsprobe_disconnects_total",
-                              {{"target", "echo"}, {"mode", "heartbeat"}, {"code", "1006"}, {"cause", "pong_timeout"}},
-                              1, 10s));
+  REQUIRE(probe.waitForMetric(
+      "wsprobe_disconnects_total",
+      {{"target", "echo"}, {"mode", "heartbeat"}, {"code", "1006"}, {"cause", "pong_timeout"}}, 1, 10s));
   const std::string text = probe.scrape();
   INFO(text);
   CHECK(*sampleValue(text, "wsprobe_messages_received_total", {{"target", "echo"}}) >= 1);
@@ -67,9 +70,9 @@ TEST_CASE("ping and message heartbeats side by side: a balancer that ignores pin
                        targetBlock("messaged", server.url("/ws"), kMessageHeartbeat));
   // Three drops of the pinged connection: at least 1.5 s in which the one
   // sending data frames had to survive the same timeout three times over.
-  REQUIRE(probe.waitForMetric("wsprobe_disconnects_total",
-                              {{"target", "pinged"}, {"mode", "heartbeat"}, {"code", "1006"}, {"cause", "abnormal"}},
-                              3, 10s));
+  REQUIRE(probe.waitForMetric(
+      "wsprobe_disconnects_total",
+      {{"target", "pinged"}, {"mode", "heartbeat"}, {"code", "1006"}, {"cause", "abnormal"}}, 3, 10s));
   const std::string text = probe.scrape();
   INFO(text);
   // Pings were answered all along: the balancer cut the connection anyway.

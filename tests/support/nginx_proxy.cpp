@@ -104,9 +104,10 @@ bool NginxProxy::start(const Options& options, std::string* why) {
        << "  }\n"
        << "}\n";
   directory_.write("nginx.conf", conf.str());
-  process_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{binary(), "-p", dir + "/", "-c", dir + "/nginx.conf", "-e", dir + "/error.log"},
-      std::vector<std::string>{}, dir + "/output.log");
+  process_ =
+      std::make_unique<ChildProcess>(std::vector<std::string>{binary(), "-p", dir + "/", "-c",
+                                                              dir + "/nginx.conf", "-e", dir + "/error.log"},
+                                     std::vector<std::string>{}, dir + "/output.log");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (std::chrono::steady_clock::now() < deadline) {
     if (const auto status = process_->waitExit(std::chrono::milliseconds(0))) {

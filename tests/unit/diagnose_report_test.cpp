@@ -1,6 +1,5 @@
 // The report of `wsprobe diagnose`, text and JSON, from fixed observations.
 #include <catch2/catch.hpp>
-
 #include <nlohmann/json.hpp>
 
 #include "agent/diagnose/report.h"
@@ -72,7 +71,9 @@ TEST_CASE("diagnose report: text with handshake phases, RTT, every end, the verd
   CHECK_THAT(text, Contains("TCP connect         0.080 ms"));
   CHECK_THAT(text, Contains("TLS handshake       none (ws://)"));
   CHECK_THAT(text, Contains("WebSocket open      1.30 ms median, min 1.10 ms, max 1.50 ms (5 handshakes"));
-  CHECK_THAT(text, Contains("ping frames         min 0.100 ms  p50 5.00 ms  p99 9.90 ms  max 10.0 ms  (100 answered)"));
+  CHECK_THAT(
+      text,
+      Contains("ping frames         min 0.100 ms  p50 5.00 ms  p99 9.90 ms  max 10.0 ms  (100 answered)"));
   CHECK_THAT(text, Contains("idle connection         4 attempts, 4 opened; 3 ends:"));
   CHECK_THAT(text, Contains("1006 abnormal after 3.00 s (at 4.0 s)"));
   CHECK_THAT(text, Contains("1006 abnormal after 3.00 s (at 10.8 s)"));
@@ -128,7 +129,8 @@ TEST_CASE("diagnose report: JSON carries the same facts, header names only", "[u
 
 TEST_CASE("diagnose report: the URL is shown without credentials or query values", "[unit]") {
   std::string error;
-  const auto url = parseWebSocketUrl("wss://user:pa55@chat.example.com/ws?access_token=abc&room=1&flag", &error);
+  const auto url =
+      parseWebSocketUrl("wss://user:pa55@chat.example.com/ws?access_token=abc&room=1&flag", &error);
   REQUIRE(url);
   const std::string shown = displayUrl(*url);
   CHECK(shown == "wss://***@chat.example.com/ws?access_token=***&room=***&flag");

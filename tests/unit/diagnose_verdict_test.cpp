@@ -1,7 +1,6 @@
 // The verdict table of `wsprobe diagnose`: observations built by hand, the
 // findings and exit status they must give.
 #include <catch2/catch.hpp>
-
 #include <functional>
 
 #include "agent/diagnose/verdict.h"
@@ -12,7 +11,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-Duration secs(double value) { return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(value)); }
+Duration secs(double value) {
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(value));
+}
 
 // A run of `run_for` seconds in which every connection opened at once and
 // stayed open, answering every heartbeat; rows then add what went wrong.
@@ -56,7 +57,8 @@ void drop(Observations& seen, Probe probe, double lifetime, double at, int code 
 // Drops every `period` seconds from `first`, as an idle timeout makes them.
 void dropEvery(Observations& seen, Probe probe, double period, double first, int code = close_code::abnormal,
                CloseCause cause = CloseCause::abnormal) {
-  for (double at = first; at < seconds(seen.ran); at += period + 0.4) drop(seen, probe, period, at, code, cause);
+  for (double at = first; at < seconds(seen.ran); at += period + 0.4)
+    drop(seen, probe, period, at, code, cause);
 }
 
 void refuse(Observations& seen, Probe probe, int status, int times) {
@@ -98,15 +100,18 @@ TEST_CASE("diagnose verdict: the table of patterns", "[unit]") {
   const std::vector<Row> rows = {
       {"nothing wrong, the idle connection outlived the common timeouts",
        [] { return quietRun(120); },
-       "healthy no_idle_timeout_below", 0,
-       {"No problem found in 120 s", "2 connections opened", "3 heartbeats answered"}, std::nullopt},
+       "healthy no_idle_timeout_below",
+       0,
+       {"No problem found in 120 s", "2 connections opened", "3 heartbeats answered"},
+       std::nullopt},
       {"idle dropped with 1006 at 60 s while the pinged one lived: nginx or AWS ALB",
        [] {
          auto seen = quietRun(150);
          dropEvery(seen, Probe::idle, 60.0, 61.0);
          return seen;
        },
-       "idle_timeout", 1,
+       "idle_timeout",
+       1,
        {"Idle timeout of about 60 s", "1006", "pinged connection stayed up (150.0 s)", "nginx",
         "proxy_read_timeout", "AWS Application Load Balancers", "at least every 30 s"},
        60.0},
@@ -116,28 +121,40 @@ TEST_CASE("diagnose verdict: the table of patterns", "[unit]") {
          dropEvery(seen, Probe::idle, 30.2, 31.2);
          return seen;
        },
-       "idle_timeout", 1, {"about 30 s", "Google Cloud", "at least every 15 s"}, 30.2},
+       "idle_timeout",
+       1,
+       {"about 30 s", "Google Cloud", "at least every 15 s"},
+       30.2},
       {"idle timeout of about 100 s: Cloudflare",
        [] {
          auto seen = quietRun(240);
          dropEvery(seen, Probe::idle, 100.0, 101.0);
          return seen;
        },
-       "idle_timeout", 1, {"about 100 s", "Cloudflare", "at least every 50 s"}, 100.0},
+       "idle_timeout",
+       1,
+       {"about 100 s", "Cloudflare", "at least every 50 s"},
+       100.0},
       {"idle timeout of 3 s (the test proxy): no usual suspect, heartbeat under 1.5 s",
        [] {
          auto seen = quietRun(12);
          dropEvery(seen, Probe::idle, 3.0, 4.0);
          return seen;
        },
-       "idle_timeout", 1, {"about 3.0 s", "after 3.00 s, 3.00 s", "at least every 1.5 s"}, 3.0},
+       "idle_timeout",
+       1,
+       {"about 3.0 s", "after 3.00 s, 3.00 s", "at least every 1.5 s"},
+       3.0},
       {"the server closes idle connections itself, with a close frame",
        [] {
          auto seen = quietRun(60);
          dropEvery(seen, Probe::idle, 10.0, 11.0, 1000, CloseCause::server_close);
          return seen;
        },
-       "idle_timeout", 1, {"about 10 s", "The server itself closes", "1000"}, 10.0},
+       "idle_timeout",
+       1,
+       {"about 10 s", "The server itself closes", "1000"},
+       10.0},
       {"idle and pinged dropped after the same time, the data-frame one lived: pings ignored",
        [] {
          auto seen = quietRun(65, true);
@@ -145,7 +162,9 @@ TEST_CASE("diagnose verdict: the table of patterns", "[unit]") {
          dropEvery(seen, Probe::idle, 30.0, 31.0);
          return seen;
        },
-       "pings_ignored", 1, {"ignores ping frames", "about 30 s", "data-frame heartbeats", "at least every 15 s"},
+       "pings_ignored",
+       1,
+       {"ignores ping frames", "about 30 s", "data-frame heartbeats", "at least every 15 s"},
        30.0},
       {"idle and pinged dropped after the same time, no data-frame connection to compare",
        [] {
@@ -154,7 +173,10 @@ TEST_CASE("diagnose verdict: the table of patterns", "[unit]") {
          dropEvery(seen, Probe::idle, 30.0, 31.0);
          return seen;
        },
-       "pings_not_enough", 1, {"Pings do not keep this path open", "--message"}, 30.0},
+       "pings_not_enough",
+       1,
+       {"Pings do not keep this path open", "--message"},
+       30.0},
       {"every connection ends after the same time, data frames or not: a lifetime limit",
        [] {
          auto seen = quietRun(65, true);
@@ -163,7 +185,10 @@ TEST_CASE("diagnose verdict: the table of patterns", "[unit]") {
          dropEvery(seen, Probe::message, 30.0, 32.0);
          return seen;
        },
-       "lifetime_limit", 1, {"Every connection ends after about 30 s", "limits how long"}, 30.0},
+       "lifetime_limit",
+       1,
+       {"Every connection ends after about 30 s", "limits how long"},
+       30.0},
       {"1006 at random lifetimes on the pinged connection: network or crash",
        [] {
          auto seen = quietRun(120);
@@ -171,22 +196,30 @@ TEST_CASE("diagnose verdict: the table of patterns", "[unit]") {
          drop(seen, Probe::ping, 47.0, 59.7);
          return seen;
        },
-       "drops_1006 no_idle_timeout_below", 1,
-       {"2 connections dropped with 1006", "12.30 s, 47.00 s", "network", "crashed"}, std::nullopt},
+       "drops_1006 no_idle_timeout_below",
+       1,
+       {"2 connections dropped with 1006", "12.30 s, 47.00 s", "network", "crashed"},
+       std::nullopt},
       {"one idle drop, then the idle connection lived longer: a drop, not a timeout",
        [] {
          auto seen = quietRun(120);
          drop(seen, Probe::idle, 47.0, 48.0);
          return seen;
        },
-       "drops_1006", 1, {"1 connection dropped with 1006 (no close frame) after 47.00 s"}, std::nullopt},
+       "drops_1006",
+       1,
+       {"1 connection dropped with 1006 (no close frame) after 47.00 s"},
+       std::nullopt},
       {"one idle drop near the end: an idle timeout, seen once",
        [] {
          auto seen = quietRun(90);
          drop(seen, Probe::idle, 60.0, 61.0);
          return seen;
        },
-       "idle_timeout", 1, {"about 60 s", "Seen once"}, 60.0},
+       "idle_timeout",
+       1,
+       {"about 60 s", "Seen once"},
+       60.0},
       {"every connection dropped at the same moment: one event, not a timeout",
        [] {
          auto seen = quietRun(60, true);
@@ -195,7 +228,10 @@ TEST_CASE("diagnose verdict: the table of patterns", "[unit]") {
          drop(seen, Probe::message, 18.0, 20.1);
          return seen;
        },
-       "drops_1006", 1, {"3 connections dropped with 1006", "same moment", "crash"}, std::nullopt},
+       "drops_1006",
+       1,
+       {"3 connections dropped with 1006", "same moment", "crash"},
+       std::nullopt},
       {"1012 from the server: a restart or deploy",
        [] {
          auto seen = quietRun(60);
@@ -203,35 +239,50 @@ TEST_CASE("diagnose verdict: the table of patterns", "[unit]") {
          drop(seen, Probe::idle, 24.0, 25.0, 1012, CloseCause::server_close, "restarting");
          return seen;
        },
-       "server_restart", 1, {"closed 2 connections with 1012 \"restarting\"", "restart", "deploy"}, std::nullopt},
+       "server_restart",
+       1,
+       {"closed 2 connections with 1012 \"restarting\"", "restart", "deploy"},
+       std::nullopt},
       {"1001 from the server: going away",
        [] {
          auto seen = quietRun(60);
          drop(seen, Probe::ping, 25.0, 25.0, 1001, CloseCause::server_close);
          return seen;
        },
-       "server_restart no_idle_timeout_below", 1, {"1001 (going away)"}, std::nullopt},
+       "server_restart no_idle_timeout_below",
+       1,
+       {"1001 (going away)"},
+       std::nullopt},
       {"1013 from the server: overloaded",
        [] {
          auto seen = quietRun(60);
          drop(seen, Probe::ping, 25.0, 25.0, 1013, CloseCause::server_close);
          return seen;
        },
-       "server_overloaded no_idle_timeout_below", 1, {"1013", "overloaded"}, std::nullopt},
+       "server_overloaded no_idle_timeout_below",
+       1,
+       {"1013", "overloaded"},
+       std::nullopt},
       {"1011 from the server: an internal error",
        [] {
          auto seen = quietRun(60);
          drop(seen, Probe::ping, 25.0, 25.0, 1011, CloseCause::server_close);
          return seen;
        },
-       "server_error no_idle_timeout_below", 1, {"1011", "exception"}, std::nullopt},
+       "server_error no_idle_timeout_below",
+       1,
+       {"1011", "exception"},
+       std::nullopt},
       {"heartbeats unanswered: half-open",
        [] {
          auto seen = quietRun(60);
          drop(seen, Probe::ping, 14.0, 14.0, close_code::abnormal, CloseCause::pong_timeout);
          return seen;
        },
-       "half_open no_idle_timeout_below", 1, {"stopped answering heartbeats for 10 s", "Half-open"}, std::nullopt},
+       "half_open no_idle_timeout_below",
+       1,
+       {"stopped answering heartbeats for 10 s", "Half-open"},
+       std::nullopt},
       {"the data-frame connection never got a matching reply",
        [] {
          auto seen = quietRun(30, true);
@@ -240,22 +291,29 @@ TEST_CASE("diagnose verdict: the table of patterns", "[unit]") {
          drop(seen, Probe::message, 10.0, 12.0, close_code::abnormal, CloseCause::pong_timeout);
          return seen;
        },
-       "message_unanswered no_idle_timeout_below", 1,
-       {"No reply matched --expect 'pong'", "never answered the message"}, std::nullopt},
+       "message_unanswered no_idle_timeout_below",
+       1,
+       {"No reply matched --expect 'pong'", "never answered the message"},
+       std::nullopt},
       {"replies came, none matched --expect",
        [] {
          auto seen = quietRun(30, true);
          seen.of(Probe::message).rtts.clear();
          return seen;
        },
-       "message_unanswered no_idle_timeout_below", 1, {"3 data frames received", "check --expect"}, std::nullopt},
+       "message_unanswered no_idle_timeout_below",
+       1,
+       {"3 data frames received", "check --expect"},
+       std::nullopt},
       {"some upgrades refused with 503, the others opened",
        [] {
          auto seen = quietRun(60);
          refuse(seen, Probe::ping, 503, 2);
          return seen;
        },
-       "handshake_flaky no_idle_timeout_below", 1, {"2 of 4 connection attempts failed (HTTP 503 x2)", "no healthy backend"},
+       "handshake_flaky no_idle_timeout_below",
+       1,
+       {"2 of 4 connection attempts failed (HTTP 503 x2)", "no healthy backend"},
        std::nullopt},
       {"interrupted: a note, the rest as seen",
        [] {
@@ -264,7 +322,10 @@ TEST_CASE("diagnose verdict: the table of patterns", "[unit]") {
          seen.interrupted = true;
          return seen;
        },
-       "healthy no_idle_timeout_below interrupted", 0, {"No problem found in 20 s"}, std::nullopt},
+       "healthy no_idle_timeout_below interrupted",
+       0,
+       {"No problem found in 20 s"},
+       std::nullopt},
   };
   for (const auto& row : rows) {
     SECTION(row.name) {
@@ -286,9 +347,10 @@ TEST_CASE("diagnose verdict: the table of patterns", "[unit]") {
 
 TEST_CASE("diagnose verdict: a refused upgrade says what its status means", "[unit]") {
   const std::vector<std::pair<int, std::string>> statuses = {
-      {401, "Authorization"}, {403, "Origin"},          {404, "path"},
-      {426, "Upgrade and Connection headers"},          {502, "backend"},
-      {503, "no healthy backend"}, {400, "malformed"},  {200, "plain HTTP"}};
+      {401, "Authorization"}, {403, "Origin"},
+      {404, "path"},          {426, "Upgrade and Connection headers"},
+      {502, "backend"},       {503, "no healthy backend"},
+      {400, "malformed"},     {200, "plain HTTP"}};
   for (const auto& [status, phrase] : statuses) {
     SECTION("HTTP " + std::to_string(status)) {
       auto seen = quietRun(10);
@@ -298,8 +360,9 @@ TEST_CASE("diagnose verdict: a refused upgrade says what its status means", "[un
       const auto findings = judge(seen);
       CHECK(ids(findings) == "handshake_failed");
       CHECK(exitStatus(findings) == 1);
-      CHECK_THAT(findings.front().summary,
-                 Catch::Matchers::Contains("refused with HTTP " + std::to_string(status) + " (6 failed attempts"));
+      CHECK_THAT(
+          findings.front().summary,
+          Catch::Matchers::Contains("refused with HTTP " + std::to_string(status) + " (6 failed attempts"));
       CHECK_THAT(findings.front().detail, Catch::Matchers::Contains(phrase));
     }
   }
@@ -308,8 +371,10 @@ TEST_CASE("diagnose verdict: a refused upgrade says what its status means", "[un
 TEST_CASE("diagnose verdict: failures before any upgrade name their stage", "[unit]") {
   auto seen = quietRun(10);
   neverOpen(seen);
-  seen.of(Probe::ping).failures.push_back({FailureStage::tls, 0, "certificate verify failed: self-signed certificate", 0s});
-  seen.of(Probe::idle).failures.push_back({FailureStage::tls, 0, "certificate verify failed: self-signed certificate", 1s});
+  seen.of(Probe::ping)
+      .failures.push_back({FailureStage::tls, 0, "certificate verify failed: self-signed certificate", 0s});
+  seen.of(Probe::idle)
+      .failures.push_back({FailureStage::tls, 0, "certificate verify failed: self-signed certificate", 1s});
   const auto findings = judge(seen);
   REQUIRE(ids(findings) == "handshake_failed");
   CHECK_THAT(findings.front().summary, Catch::Matchers::Contains("the TLS handshake failed"));

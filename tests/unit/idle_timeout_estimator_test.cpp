@@ -1,16 +1,16 @@
 // IdleTimeoutEstimator: lifetimes in, estimate out; no sockets, no clock.
-#include <catch2/catch.hpp>
-
-#include <cmath>
-
 #include "probes/idle_timeout_estimator.h"
+
+#include <catch2/catch.hpp>
+#include <cmath>
 
 using namespace wsprobe;
 using namespace std::chrono_literals;
 
 namespace {
 
-ConnectionEnd ended(Duration lifetime, CloseCause cause = CloseCause::abnormal, int code = close_code::abnormal) {
+ConnectionEnd ended(Duration lifetime, CloseCause cause = CloseCause::abnormal,
+                    int code = close_code::abnormal) {
   ConnectionEnd end;
   end.mode = ConnectionMode::idle;
   end.code = code;
