@@ -1,6 +1,7 @@
 #include "agent/diagnose/command.h"
 
 #include <re2/re2.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -138,7 +139,12 @@ int runCommand(const CommandLine& line) {
   {
     StopOnSignals signals;
     stop_requested = false;
-    seen = run(request, {&std::cerr, ::isatty(STDERR_FILENO) == 1}, stop_requested);
+    ProgressOutput progress{&std::cerr, ::isatty(STDERR_FILENO) == 1};
+    winsize size{};
+    if (progress.terminal && ::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) {
+      progress.columns = size.ws_col;
+    }
+    seen = run(request, progress, stop_requested);
   }
   const auto findings = judge(seen);
   std::cout << (line.json ? renderJson(seen, findings) : renderText(seen, findings));

@@ -249,6 +249,8 @@ Observations run(const Request& request, ProgressOutput progress, const std::ato
       for (const auto& line : events) out << line << "\n";
       if (!final_update) {
         shown_line = recorder.statusLine(now, request.duration);
+        if (progress.columns > 1 && shown_line.size() >= progress.columns)
+          shown_line.resize(progress.columns - 1);
         out << shown_line;
       } else {
         shown_line.clear();

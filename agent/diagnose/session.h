@@ -39,6 +39,9 @@ struct Request {
 struct ProgressOutput {
   std::ostream* stream = nullptr;  // nullptr: no progress
   bool terminal = false;
+  // Width of the terminal: the status line is cut to fit, since a wrapped
+  // line cannot be rewritten in place.
+  std::size_t columns = 80;
 };
 
 // Runs the diagnosis. `stop` ends it early (Ctrl-C); it also ends early when
