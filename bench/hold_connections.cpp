@@ -99,10 +99,13 @@ int main(int argc, char** argv) {
   int connections = 1000;
   int window_seconds = 20;
   int ramp_timeout_seconds = 120;
+  double timer_slack_ms = 5;
   app.add_option("--url", url, "echo server URL")->required();
   app.add_option("--connections", connections, "connections to hold")->capture_default_str();
   app.add_option("--window", window_seconds, "steady window, seconds")->capture_default_str();
   app.add_option("--ramp-timeout", ramp_timeout_seconds, "give up opening after, seconds")
+      ->capture_default_str();
+  app.add_option("--timer-slack-ms", timer_slack_ms, "deadlines this close share a wake-up")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);  // one line per connection end would drown the figures
@@ -126,7 +129,9 @@ int main(int argc, char** argv) {
   MetricFamilies families(registry);
   EventLog events;
   auto observer = std::make_shared<MeasuringObserver>(families, spec, events);
-  Engine engine;
+  Engine::Settings settings;
+  settings.timer_slack = std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(timer_slack_ms));
+  Engine engine(settings);
   if (!engine.start(&error)) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 1;
