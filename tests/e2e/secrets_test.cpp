@@ -17,6 +17,7 @@
 
 #include "probes/endpoints/misbehaving_endpoint.h"
 #include "support/child_process.h"
+#include "support/scrape.h"
 
 namespace {
 
@@ -25,6 +26,7 @@ using wsprobe::testing::ChildProcess;
 using wsprobe::testing::readFile;
 using wsprobe::testing::runCommand;
 using wsprobe::testing::TempDir;
+using wsprobe::testing::waitFor;
 
 const std::string kToken = "tok7f3a9cSECRETheader";
 const std::string kPassword = "pw51d2e8SECRETurl";
@@ -47,15 +49,6 @@ std::vector<std::string> secretForms() {
 void requireNoSecret(const std::string& where, const std::string& text) {
   INFO(where << ":\n" << text);
   for (const auto& secret : secretForms()) CHECK(text.find(secret) == std::string::npos);
-}
-
-bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return condition();
 }
 
 std::string curl(const std::string& url, const std::vector<std::string>& extra = {}) {

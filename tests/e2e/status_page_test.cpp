@@ -18,12 +18,16 @@
 #include "agent/agent.h"
 #include "agent/config.h"
 #include "probes/endpoints/misbehaving_endpoint.h"
+#include "support/agent_under_test.h"
 #include "support/child_process.h"
+#include "support/scrape.h"
 
 namespace {
 
 using namespace std::chrono_literals;
+using wsprobe::testing::closedPort;
 using wsprobe::testing::TempDir;
+using wsprobe::testing::waitFor;
 
 // Each would change the page's title if a browser ran it.
 const std::string kLabelScript = "<script>document.title=\"pwned-by-label\"</script>";
@@ -43,27 +47,6 @@ std::size_t count(const std::string& text, const std::string& needle) {
 }
 
 // A loopback port with nothing listening: bound, then released.
-int closedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
-bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return condition();
-}
-
 }  // namespace
 
 TEST_CASE("the status page in headless Chromium lists every target and runs no injected markup",
