@@ -99,7 +99,10 @@ void Agent::apply(const Config& config) {
     if (held != targets_.end()) {
       engine_.removeTarget(spec.name, close_code::normal);
       // Same labels: the series (and their counts) carry over.
-      if (!location_changed && held->second.spec.labels == spec.labels) reporter = held->second.reporter;
+      if (!location_changed && held->second.spec.labels == spec.labels) {
+        reporter = held->second.reporter;
+        reporter->reconfigure(spec);
+      }
       targets_.erase(held);
       spdlog::info("target {} changed: reconnecting", spec.name);
     }

@@ -172,6 +172,12 @@ prometheus::Counter& TargetSeries::disconnects(ConnectionMode mode, int code, Cl
   return *counter;
 }
 
+void TargetSeries::clearIdleTimeout() {
+  if (!idle_timeout_) return;
+  families_.idle_timeout.Remove(idle_timeout_);
+  idle_timeout_ = nullptr;
+}
+
 prometheus::Gauge& TargetSeries::idleTimeout() {
   if (!idle_timeout_) idle_timeout_ = &families_.idle_timeout.Add(labels_);
   return *idle_timeout_;

@@ -70,6 +70,8 @@ class TargetSeries {
   prometheus::Counter& failures(FailureStage stage, int http_status);
   prometheus::Counter& disconnects(ConnectionMode mode, int code, CloseCause cause);
   prometheus::Gauge& idleTimeout();
+  // The estimate no longer holds (the target changed): the series goes.
+  void clearIdleTimeout();
 
  private:
   static std::size_t index(ConnectionMode mode) { return static_cast<std::size_t>(mode); }

@@ -87,6 +87,14 @@ void TargetReporter::onIdleTimeoutEstimate(double value) {
   summary_.idle_timeout_seconds = value;
 }
 
+void TargetReporter::reconfigure(const TargetSpec& spec) {
+  series_.desired(ConnectionMode::heartbeat).Set(spec.connections);
+  series_.desired(ConnectionMode::idle).Set(spec.idle_probe ? 1 : 0);
+  series_.clearIdleTimeout();
+  std::lock_guard lock(summary_mutex_);
+  summary_.idle_timeout_seconds.reset();
+}
+
 TargetReporter::Summary TargetReporter::summary() const {
   std::lock_guard lock(summary_mutex_);
   return summary_;

@@ -30,6 +30,11 @@ class TargetReporter final : public ProbeObserver {
   void onMessageReceived() override;
   void onIdleTimeoutEstimate(double seconds) override;
 
+  // The target changed but keeps its series (same labels): the configured
+  // counts follow the new spec, and an idle-timeout estimate of the old path
+  // or settings is dropped. Call while the engine does not hold the target.
+  void reconfigure(const TargetSpec& spec);
+
   const TargetSeries& series() const { return series_; }
 
   // What the status page and /api/v1/targets show beyond the engine's

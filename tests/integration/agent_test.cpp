@@ -126,7 +126,7 @@ TEST_CASE("reload: unchanged targets keep their connection and counts, changed o
   const auto changed_ids = changed_server.openConnectionIds();
   const double kept_pings = *probe.metric("wsprobe_ping_rtt_seconds_count", {{"target", "kept"}});
 
-  probe.setConfig(kept + targetBlock("changed", changed_server.url("/ws"), "ping_interval = \"300ms\""));
+  probe.setConfig(kept + targetBlock("changed", changed_server.url("/ws"), "ping_interval = \"300ms\"\nconnections = 2"));
   const auto reload = httpRequest(probe.port(), "POST", "/-/reload");
   CHECK(reload.status == 200);
 
@@ -136,7 +136,8 @@ TEST_CASE("reload: unchanged targets keep their connection and counts, changed o
   CHECK(*probe.metric("wsprobe_ping_rtt_seconds_count", {{"target", "kept"}}) >= kept_pings);
   CHECK(probe.metric("wsprobe_connection_attempts_total", {{"target", "kept"}}) == 1);
   // The changed target: closed by wsprobe with 1000, then a new connection.
-  CHECK(changed_server.waitUntil([&] { return changed_server.upgradesCompleted() == 2; }, 5000ms));
+  CHECK(changed_server.waitUntil([&] { return changed_server.upgradesCompleted() == 3; }, 5000ms));
+  CHECK(probe.metric("wsprobe_connections_desired", {{"target", "changed"}, {"mode", "heartbeat"}}) == 2);
   CHECK(changed_server.openConnectionIds() != changed_ids);
   CHECK(probe.waitForMetric("wsprobe_disconnects_total", {{"target", "changed"}, {"code", "1000"}, {"cause", "agent"}},
                             1, 5s));

@@ -54,9 +54,11 @@ TEST_CASE("idle probe: the estimate follows the path when its timeout changes", 
   REQUIRE(probe.waitForMetric("wsprobe_idle_timeout_seconds", {{"target", "path"}}, 0.1, 10s));
   CHECK(*probe.metric("wsprobe_idle_timeout_seconds", {{"target", "path"}}) == Approx(0.3).margin(0.015));
   // The same target now reaches the endpoint through a path with a longer
-  // timeout: the gauge moves once three new lifetimes agree.
+  // timeout: the old estimate goes with the change, and the gauge is back
+  // once three new lifetimes agree.
   probe.setConfig(targetBlock("path", longer.url("/ws"), "idle_probe = true\nconnections = 0"));
   REQUIRE_FALSE(probe.agent().reload());
+  CHECK_FALSE(probe.metric("wsprobe_idle_timeout_seconds", {{"target", "path"}}));
   REQUIRE(probe.waitForMetric("wsprobe_idle_timeout_seconds", {{"target", "path"}}, 0.6, 10s));
   CHECK(*probe.metric("wsprobe_idle_timeout_seconds", {{"target", "path"}}) == Approx(0.7).margin(0.035));
 }
