@@ -31,8 +31,9 @@ namespace {
 
 constexpr const char* kProtocolName = "wsprobe-client";
 // Chunk size libwebsockets hands us per read; kept small because every
-// connection holds one (10,000 connections x 1 KiB).
-constexpr std::size_t kReceiveBuffer = 1024;
+// connection holds one. Heartbeat answers are tens of bytes; larger frames
+// arrive in pieces and are put together again (HeldConnection::onData).
+constexpr std::size_t kReceiveBuffer = 256;
 
 Duration monotonicNow() { return std::chrono::microseconds(lws_now_usecs()); }
 

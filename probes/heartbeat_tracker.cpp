@@ -12,7 +12,7 @@ constexpr std::size_t kMaxOutstanding = 64;
 }  // namespace
 
 std::uint64_t HeartbeatTracker::sent(TimePoint now) {
-  if (outstanding_.size() >= kMaxOutstanding) outstanding_.pop_front();
+  if (outstanding_.size() >= kMaxOutstanding) outstanding_.erase(outstanding_.begin());
   const std::uint64_t sequence = next_sequence_++;
   outstanding_.push_back({sequence, now});
   return sequence;
@@ -33,10 +33,11 @@ std::optional<std::uint64_t> HeartbeatTracker::parsePongPayload(std::string_view
 
 std::optional<Duration> HeartbeatTracker::answered(std::uint64_t sequence, TimePoint now) {
   std::optional<Duration> rtt;
-  while (!outstanding_.empty() && outstanding_.front().sequence <= sequence) {
-    if (outstanding_.front().sequence == sequence) rtt = now - outstanding_.front().at;
-    outstanding_.pop_front();
+  auto settled = outstanding_.begin();
+  for (; settled != outstanding_.end() && settled->sequence <= sequence; ++settled) {
+    if (settled->sequence == sequence) rtt = now - settled->at;
   }
+  outstanding_.erase(outstanding_.begin(), settled);
   if (rtt) ++answered_count_;
   return rtt;
 }
@@ -44,7 +45,7 @@ std::optional<Duration> HeartbeatTracker::answered(std::uint64_t sequence, TimeP
 std::optional<Duration> HeartbeatTracker::answeredOldest(TimePoint now) {
   if (outstanding_.empty()) return std::nullopt;
   const Duration rtt = now - outstanding_.front().at;
-  outstanding_.pop_front();
+  outstanding_.erase(outstanding_.begin());
   ++answered_count_;
   return rtt;
 }

@@ -3,10 +3,10 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "target_spec.h"
 
@@ -42,7 +42,9 @@ class HeartbeatTracker {
     std::uint64_t sequence;
     TimePoint at;
   };
-  std::deque<Sent> outstanding_;  // oldest first
+  // Oldest first. A vector, not a deque: an empty libstdc++ deque already
+  // holds ~600 bytes, and rarely more than one heartbeat is outstanding.
+  std::vector<Sent> outstanding_;
   std::uint64_t next_sequence_ = 1;
   std::uint64_t answered_count_ = 0;
 };
