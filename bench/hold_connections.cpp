@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
   int connections = 1000;
   int window_seconds = 20;
   int ramp_timeout_seconds = 120;
-  double timer_slack_ms = 5;
+  double timer_slack_ms = std::chrono::duration<double, std::milli>(Engine::Settings{}.timer_slack).count();
   app.add_option("--url", url, "echo server URL")->required();
   app.add_option("--connections", connections, "connections to hold")->capture_default_str();
   app.add_option("--window", window_seconds, "steady window, seconds")->capture_default_str();

@@ -39,7 +39,9 @@ class Engine {
   struct Settings {
     // Deadlines closer together than this are served by one wake-up: many
     // sockets handled per wake-up is what keeps CPU per ping low.
-    Duration timer_slack = std::chrono::milliseconds(5);
+    // 1 ms: at 10,000 connections 5 ms cost the same CPU but sent pings in
+    // bursts the server answers one after another (RTT mean 2.0 vs 1.4 ms).
+    Duration timer_slack = std::chrono::milliseconds(1);
     // Close frames sent on removal or shutdown get this long to be answered.
     Duration close_grace = std::chrono::milliseconds(1500);
     // Draws in [0, 1] for the reconnect jitter; empty: a randomly seeded
