@@ -1,11 +1,10 @@
 #include "agent.h"
 
-#include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <sstream>
 
+#include "agent/exposition.h"
 #include "agent/web_api.h"
 
 #ifndef WSPROBE_VERSION
@@ -133,9 +132,11 @@ std::string Agent::renderMetrics() const {
   auto process = process_metrics_.Collect();
   families.insert(families.end(), std::make_move_iterator(process.begin()),
                   std::make_move_iterator(process.end()));
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, families);
-  return out.str();
+  std::string text;
+  text.reserve(last_metrics_size_.load(std::memory_order_relaxed) * 9 / 8);  // written once, not regrown
+  appendTextExposition(families, text);
+  last_metrics_size_.store(text.size(), std::memory_order_relaxed);
+  return text;
 }
 
 std::vector<TargetView> Agent::targetViews() {

@@ -86,6 +86,7 @@ class Agent {
   std::string listen_address_;
   std::map<std::string, HeldTarget> targets_;
   std::atomic<bool> ready_{false};
+  mutable std::atomic<std::size_t> last_metrics_size_{0};  // bytes of the last /metrics, to reserve
   bool stopped_ = false;
 };
 
