@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string_view>
 
@@ -91,14 +92,20 @@ std::string numberText(double value) {
   return text;
 }
 
-void appendHistogram(std::string& out, const MetricFamily& family, const ClientMetric& metric) {
-  const auto& histogram = metric.histogram;
+// The _count and _sum lines of a histogram or summary.
+void appendCountAndSum(std::string& out, const MetricFamily& family, const ClientMetric& metric,
+                       std::uint64_t count, double sum) {
   appendHead(out, family, metric, "_count");
-  appendInteger(out, histogram.sample_count);
+  appendInteger(out, count);
   appendTail(out, metric);
   appendHead(out, family, metric, "_sum");
-  appendNumber(out, histogram.sample_sum);
+  appendNumber(out, sum);
   appendTail(out, metric);
+}
+
+void appendHistogram(std::string& out, const MetricFamily& family, const ClientMetric& metric) {
+  const auto& histogram = metric.histogram;
+  appendCountAndSum(out, family, metric, histogram.sample_count, histogram.sample_sum);
   double last = -std::numeric_limits<double>::infinity();
   for (const auto& bucket : histogram.bucket) {
     appendHead(out, family, metric, "_bucket", "le", numberText(bucket.upper_bound));
@@ -115,12 +122,7 @@ void appendHistogram(std::string& out, const MetricFamily& family, const ClientM
 
 void appendSummary(std::string& out, const MetricFamily& family, const ClientMetric& metric) {
   const auto& summary = metric.summary;
-  appendHead(out, family, metric, "_count");
-  appendInteger(out, summary.sample_count);
-  appendTail(out, metric);
-  appendHead(out, family, metric, "_sum");
-  appendNumber(out, summary.sample_sum);
-  appendTail(out, metric);
+  appendCountAndSum(out, family, metric, summary.sample_count, summary.sample_sum);
   for (const auto& quantile : summary.quantile) {
     appendHead(out, family, metric, "", "quantile", numberText(quantile.quantile));
     appendNumber(out, quantile.value);
