@@ -1,10 +1,8 @@
 // `wsprobe diagnose` sessions against real misbehaving endpoints: its own
 // engine, the progress it shows, and the verdict the observations give.
-#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
-#include <filesystem>
 #include <sstream>
 #include <thread>
 
@@ -12,7 +10,7 @@
 #include "agent/diagnose/session.h"
 #include "agent/diagnose/verdict.h"
 #include "probes/endpoints/misbehaving_endpoint.h"
-#include "probes/endpoints/self_signed_certificate.h"
+#include "support/tls_endpoint.h"
 
 using namespace wsprobe;
 using namespace wsprobe::diagnose;
@@ -134,18 +132,12 @@ TEST_CASE("diagnose session: stopped early (Ctrl-C), it reports what it saw", "[
 
 TEST_CASE("diagnose session: wss:// with a private CA times TLS, and without the CA names the certificate",
           "[integration]") {
-  const auto directory =
-      std::filesystem::temp_directory_path() / ("wsprobe-diagnose-tls-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(directory);
-  const auto certificate = endpoints::writeSelfSignedCertificate(directory.string());
-  EndpointBehaviour tls;
-  tls.tls_cert_file = certificate.cert_file;
-  tls.tls_key_file = certificate.key_file;
-  MisbehavingEndpoint server(tls);
+  testing::TlsEndpoint tls;
+  MisbehavingEndpoint& server = tls.server();
   const std::atomic<bool> stop{false};
   {
     Request request = requestFor(server, 1s);
-    request.tls.ca_file = certificate.cert_file;
+    request.tls.ca_file = tls.caFile();
     const Observations seen = run(request, {}, stop);
     const auto findings = judge(seen);
     INFO(renderText(seen, findings));
@@ -164,5 +156,4 @@ TEST_CASE("diagnose session: wss:// with a private CA times TLS, and without the
     // The preflight does not verify: it only times the handshake.
     CHECK(seen.preflight.tls);
   }
-  std::filesystem::remove_all(directory);
 }

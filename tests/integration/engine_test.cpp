@@ -2,14 +2,13 @@
 // WebSocket endpoints on 127.0.0.1:0, a real agent, assertions on /metrics.
 #include <catch2/catch.hpp>
 
-#include <filesystem>
 #include <thread>
 
 #include "probes/endpoints/misbehaving_endpoint.h"
-#include "probes/endpoints/self_signed_certificate.h"
 #include "support/agent_under_test.h"
 #include "support/http_client.h"
 #include "support/scrape.h"
+#include "support/tls_endpoint.h"
 
 using namespace wsprobe;
 using namespace wsprobe::testing;
@@ -180,17 +179,12 @@ TEST_CASE("a server that accepts TCP and never answers is a timeout", "[integrat
 
 TEST_CASE("TLS: a self-signed server fails verification, passes with ca_file or insecure_skip_verify",
           "[integration]") {
-  const auto directory = std::filesystem::temp_directory_path() / ("wsprobe-tls-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(directory);
-  const auto certificate = endpoints::writeSelfSignedCertificate(directory.string());
-  EndpointBehaviour tls;
-  tls.tls_cert_file = certificate.cert_file;
-  tls.tls_key_file = certificate.key_file;
-  MisbehavingEndpoint server(tls);
+  TlsEndpoint tls;
+  MisbehavingEndpoint& server = tls.server();
   REQUIRE(server.url("/ws").rfind("wss://", 0) == 0);
   {
     AgentUnderTest probe(targetBlock("tls-default", server.url("/ws")) +
-                         targetBlock("tls-ca", server.url("/ws"), "tls = { ca_file = \"" + certificate.cert_file + "\" }") +
+                         targetBlock("tls-ca", server.url("/ws"), "tls = { ca_file = \"" + tls.caFile() + "\" }") +
                          targetBlock("tls-insecure", server.url("/ws"), "tls = { insecure_skip_verify = true }"));
     CHECK(probe.waitForMetric("wsprobe_connection_failures_total", {{"target", "tls-default"}, {"stage", "tls"}}, 1, 10s));
     CHECK(probe.waitForMetric("wsprobe_ping_rtt_seconds_count", {{"target", "tls-ca"}}, 2, 10s));
@@ -198,7 +192,6 @@ TEST_CASE("TLS: a self-signed server fails verification, passes with ca_file or 
     CHECK_FALSE(probe.metric("wsprobe_connection_failures_total", {{"target", "tls-ca"}}));
     CHECK(probe.metric("wsprobe_target_up", {{"target", "tls-default"}}) == 0);
   }
-  std::filesystem::remove_all(directory);
 }
 
 TEST_CASE("reconnects are counted, with delays that grow", "[integration]") {
