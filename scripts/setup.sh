@@ -8,7 +8,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${WSPROBE_BUILD_DIR:-$repo/build}
 
 packages=(
-  build-essential cmake pkg-config git ca-certificates
+  build-essential cmake pkg-config git ca-certificates debian-archive-keyring
   libssl-dev zlib1g-dev libcap-dev libev-dev dpkg-dev xz-utils patch
   prometheus-cpp-dev libcivetweb-dev libtomlplusplus-dev libspdlog-dev
   catch2 libcli11-dev nlohmann-json3-dev libre2-dev libsystemd-dev
