@@ -8,7 +8,7 @@
 
 #include "agent/agent.h"
 #include "agent/config.h"
-#include "agent/demo.h"
+#include "testbed/demo.h"
 #include "agent/diagnose/command.h"
 #include "agent/logging.h"
 #include "agent/service_signals.h"

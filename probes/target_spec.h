@@ -10,11 +10,10 @@
 #include <utility>
 #include <vector>
 
+#include "clock.h"
 #include "websocket_url.h"
 
 namespace wsprobe {
-
-using Duration = std::chrono::nanoseconds;
 
 enum class Heartbeat { ping, message };
 
@@ -46,6 +45,17 @@ struct TargetSpec {
   std::vector<std::pair<std::string, std::string>> headers;
   std::map<std::string, std::string> labels;  // static labels for the series
   TlsSettings tls;
+
+  // The application protocol (SPEC "Application protocols and data flow"):
+  // "auto", "raw" or a name of probes/protocols/protocol_table.h.
+  std::string protocol = "auto";
+  // The `session` table as JSON text (an object; nlohmann's dump, keys
+  // sorted); "{}" when not configured. May hold secrets: never logged.
+  std::string session_json = "{}";
+  std::vector<std::string> subscribe;  // what to subscribe to once the session is ready
+  // A server data message must arrive at least this often on a heartbeat
+  // connection, else it is closed as `stale`; zero: not checked.
+  Duration message_timeout{};
 
   bool operator==(const TargetSpec&) const = default;
 };

@@ -16,6 +16,12 @@ packages=(
   # The listener's basic auth (bcrypt); the package, status-page and HTTPS
   # tests: chromium headless, curl, openssl, systemd-analyze, adduser.
   libcrypt-dev chromium curl openssl systemd adduser
+  # Real protocol peers for the application-protocol tests, fault tests and
+  # tools: MQTT, STOMP (RabbitMQ web-stomp), ActionCable, captures, nftables,
+  # a container with systemd, clang for fuzzing and sanitizers, YAML for the
+  # web configuration, ccache for repeated builds.
+  mosquitto rabbitmq-server ruby-actioncable tshark nftables iproute2 haproxy
+  systemd-container debootstrap clang libclang-rt-14-dev libyaml-cpp-dev zlib1g-dev ccache
 )
 
 sudo_if_needed() {
@@ -57,9 +63,21 @@ if [ ! -d "$repo/tools/grafana-schema/node_modules/@grafana/schema" ] ||
   (cd "$repo/tools/grafana-schema" && npm ci --no-audit --no-fund >&2)
 fi
 
+# The npm protocol servers the integration tests start (socket.io, graphql-ws,
+# subscriptions-transport-ws, sockjs, ws), pinned by tests/servers/package-lock.json.
+if [ ! -d "$repo/tests/servers/node_modules/socket.io" ] ||
+   ! cmp -s "$repo/tests/servers/package-lock.json" "$repo/tests/servers/node_modules/.package-lock.json.installed" 2>/dev/null; then
+  (cd "$repo/tests/servers" && npm ci --no-audit --no-fund >&2 &&
+    cp package-lock.json node_modules/.package-lock.json.installed)
+fi
+
 lws_prefix=$("$repo/scripts/build-libwebsockets.sh" | tail -n 1)
 
-cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+launcher=()
+if command -v ccache >/dev/null 2>&1; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
+cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
   -DCMAKE_PREFIX_PATH="$lws_prefix" -Dlibwebsockets_DIR="$lws_prefix/lib/cmake/libwebsockets" -DWSPROBE_WARNINGS_AS_ERRORS=ON >&2
 cmake --build "$build_dir" -j "$(nproc)" >&2
 echo "$build_dir"

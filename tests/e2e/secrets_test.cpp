@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "probes/endpoints/misbehaving_endpoint.h"
+#include "testbed/misbehaving_endpoint.h"
 #include "support/child_process.h"
 #include "support/scrape.h"
 

@@ -17,7 +17,7 @@
 
 #include "agent/agent.h"
 #include "agent/config.h"
-#include "probes/endpoints/misbehaving_endpoint.h"
+#include "testbed/misbehaving_endpoint.h"
 #include "support/agent_under_test.h"
 #include "support/child_process.h"
 #include "support/scrape.h"

@@ -13,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-#include "probes/endpoints/misbehaving_endpoint.h"
+#include "testbed/misbehaving_endpoint.h"
 #include "support/agent_under_test.h"
 #include "support/http_client.h"
 #include "support/scrape.h"

@@ -9,7 +9,7 @@
 #include "agent/diagnose/report.h"
 #include "agent/diagnose/session.h"
 #include "agent/diagnose/verdict.h"
-#include "probes/endpoints/misbehaving_endpoint.h"
+#include "testbed/misbehaving_endpoint.h"
 #include "support/tls_endpoint.h"
 
 using namespace wsprobe;

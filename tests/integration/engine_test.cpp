@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "probes/endpoints/misbehaving_endpoint.h"
+#include "testbed/misbehaving_endpoint.h"
 #include "support/agent_under_test.h"
 #include "support/http_client.h"
 #include "support/scrape.h"

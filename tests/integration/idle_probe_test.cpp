@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "probes/endpoints/misbehaving_endpoint.h"
+#include "testbed/misbehaving_endpoint.h"
 #include "support/agent_under_test.h"
 #include "support/scrape.h"
 

@@ -2,7 +2,7 @@
 // alone and side by side with ping heartbeats.
 #include <catch2/catch.hpp>
 
-#include "probes/endpoints/misbehaving_endpoint.h"
+#include "testbed/misbehaving_endpoint.h"
 #include "support/agent_under_test.h"
 #include "support/scrape.h"
 

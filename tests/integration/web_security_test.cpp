@@ -13,7 +13,7 @@
 #include "agent/agent.h"
 #include "agent/basic_auth.h"
 #include "agent/config.h"
-#include "probes/endpoints/self_signed_certificate.h"
+#include "testbed/self_signed_certificate.h"
 #include "support/child_process.h"
 
 namespace {

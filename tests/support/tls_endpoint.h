@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <string>
 
-#include "probes/endpoints/misbehaving_endpoint.h"
-#include "probes/endpoints/self_signed_certificate.h"
+#include "testbed/misbehaving_endpoint.h"
+#include "testbed/self_signed_certificate.h"
 
 namespace wsprobe::testing {
 

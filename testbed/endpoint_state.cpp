@@ -1,4 +1,4 @@
-#include "probes/endpoints/endpoint_state.h"
+#include "testbed/endpoint_state.h"
 
 #include <algorithm>
 #include <cmath>

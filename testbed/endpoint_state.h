@@ -9,7 +9,7 @@
 #include <mutex>
 #include <vector>
 
-#include "probes/endpoints/misbehaving_endpoint.h"
+#include "testbed/misbehaving_endpoint.h"
 
 namespace wsprobe::endpoints {
 

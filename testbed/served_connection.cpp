@@ -1,4 +1,4 @@
-#include "probes/endpoints/served_connection.h"
+#include "testbed/served_connection.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -8,7 +8,7 @@
 #include <climits>
 #include <system_error>
 
-#include "probes/endpoints/upgrade_request.h"
+#include "testbed/upgrade_request.h"
 
 namespace wsprobe::endpoints {
 

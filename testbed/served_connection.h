@@ -15,9 +15,9 @@
 #include <utility>
 #include <vector>
 
-#include "probes/endpoints/connection_transport.h"
-#include "probes/endpoints/endpoint_state.h"
-#include "probes/endpoints/websocket_frames.h"
+#include "testbed/connection_transport.h"
+#include "testbed/endpoint_state.h"
+#include "testbed/websocket_frames.h"
 
 namespace wsprobe::endpoints {
 

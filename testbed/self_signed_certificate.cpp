@@ -1,4 +1,4 @@
-#include "probes/endpoints/self_signed_certificate.h"
+#include "testbed/self_signed_certificate.h"
 
 #include <openssl/bn.h>
 #include <openssl/err.h>

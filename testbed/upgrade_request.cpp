@@ -1,4 +1,4 @@
-#include "probes/endpoints/upgrade_request.h"
+#include "testbed/upgrade_request.h"
 
 #include <openssl/evp.h>
 

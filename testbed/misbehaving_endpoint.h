@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "probes/endpoints/self_signed_certificate.h"
+#include "testbed/self_signed_certificate.h"
 
 namespace wsprobe::endpoints {
 

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "probes/endpoints/misbehaving_endpoint.h"
+#include "testbed/misbehaving_endpoint.h"
 
 namespace wsprobe::endpoints {
 

@@ -1,4 +1,4 @@
-#include "probes/endpoints/websocket_frames.h"
+#include "testbed/websocket_frames.h"
 
 namespace wsprobe::endpoints {
 

@@ -1,4 +1,4 @@
-#include "probes/endpoints/connection_transport.h"
+#include "testbed/connection_transport.h"
 
 #include <openssl/err.h>
 #include <sys/socket.h>

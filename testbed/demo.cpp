@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "probes/endpoints/misbehaving_endpoint.h"
+#include "testbed/misbehaving_endpoint.h"
 
 namespace wsprobe {
 

@@ -1,4 +1,4 @@
-#include "probes/endpoints/misbehaving_endpoint.h"
+#include "testbed/misbehaving_endpoint.h"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -19,8 +19,8 @@
 #include <system_error>
 #include <thread>
 
-#include "probes/endpoints/endpoint_state.h"
-#include "probes/endpoints/served_connection.h"
+#include "testbed/endpoint_state.h"
+#include "testbed/served_connection.h"
 
 namespace wsprobe::endpoints {
 

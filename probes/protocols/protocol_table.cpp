@@ -1,0 +1,26 @@
+#include "probes/protocols/protocol_table.h"
+
+#include <algorithm>
+#include <array>
+#include <functional>
+
+#include "probes/protocols/raw_session.h"
+
+namespace wsprobe {
+
+std::span<const ProtocolEntry> protocolTable() {
+  // One line per protocol; the codec's own file says what it speaks.
+  static const std::array table = {
+      rawProtocol(),
+  };
+  return table;
+}
+
+const ProtocolEntry* findProtocol(std::string_view name) {
+  const auto table = protocolTable();
+  const auto found = std::find_if(table.begin(), table.end(),
+                                  [&](const ProtocolEntry& entry) { return entry.name == name; });
+  return found == table.end() ? nullptr : &*found;
+}
+
+}  // namespace wsprobe
