@@ -5,6 +5,8 @@
 #include <functional>
 
 #include "probes/protocols/raw_session.h"
+#include "probes/protocols/sockjs_session.h"
+#include "probes/protocols/socketio_session.h"
 
 namespace wsprobe {
 
@@ -12,6 +14,8 @@ std::span<const ProtocolEntry> protocolTable() {
   // One line per protocol; the codec's own file says what it speaks.
   static const std::array table = {
       rawProtocol(),
+      socketioProtocol(),
+      sockjsProtocol(),
   };
   return table;
 }

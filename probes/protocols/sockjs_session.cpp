@@ -1,0 +1,104 @@
+#include "probes/protocols/sockjs_session.h"
+
+#include <string>
+
+namespace wsprobe {
+
+namespace {
+
+class SockJsSession final : public SessionProtocol {
+ public:
+  explicit SockJsSession(const SessionSettings& settings) : settings_(settings) {}
+
+  void start(const SessionStart& start, TimePoint, SessionSink&) override {
+    idle_ = start.idle;
+    // Nothing to send: the server opens with `o`.
+  }
+
+  void receive(MessageKind kind, std::string_view payload, TimePoint, SessionSink& sink) override {
+    if (ended_ || kind == MessageKind::binary || payload.empty()) return;
+    const auto body = payload.substr(1);
+    switch (payload[0]) {
+      case 'o':
+        return onOpen(sink);
+      case 'h':
+        return;
+      case 'a':
+        return onMessages(body, sink);
+      case 'm':
+        return onMessage(body, sink);
+      case 'c':
+        return onClose(body, sink);
+      default:
+        return;  // sockjs-client ignores unknown frames
+    }
+  }
+
+  void tick(TimePoint, SessionSink&) override {}
+  std::optional<TimePoint> nextWake() const override { return std::nullopt; }
+
+ private:
+  void onOpen(SessionSink& sink) {
+    if (ready_) return;
+    ready_ = true;
+    sink.sessionReady();
+    if (idle_) return;
+    for (const auto& item : settings_.subscribe) {
+      sink.send(MessageKind::text,
+                nlohmann::json::array({item}).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
+  }
+
+  void onMessages(std::string_view body, SessionSink& sink) {
+    if (!ready_) return;
+    const auto messages = nlohmann::json::parse(body, nullptr, false);
+    if (!messages.is_array()) return;
+    for (std::size_t i = 0; i < messages.size(); ++i) sink.dataMessage();
+  }
+
+  void onMessage(std::string_view body, SessionSink& sink) {
+    if (!ready_ || nlohmann::json::parse(body, nullptr, false).is_discarded()) return;
+    sink.dataMessage();
+  }
+
+  void onClose(std::string_view body, SessionSink& sink) {
+    const auto frame = nlohmann::json::parse(body, nullptr, false);
+    if (!frame.is_array() || frame.size() != 2 || !frame[0].is_number_integer()) return;
+    const auto code = frame[0].get<std::int64_t>();
+    std::string detail = "SockJS close " + std::to_string(code);
+    if (frame[1].is_string()) {
+      auto reason = frame[1].get<std::string>();
+      if (reason.size() > 200) reason.resize(200);
+      detail += " \"" + reason + "\"";
+    }
+    ended_ = true;
+    if (!ready_) return sink.sessionRefused(std::to_string(code), detail);
+    const bool sendable = code == 1000 || (code >= 3000 && code <= 4999);
+    sink.sessionEnded(sendable ? static_cast<int>(code) : 1000, detail);
+  }
+
+  const SessionSettings& settings_;
+  bool idle_ = false;
+  bool ready_ = false;  // `o` came
+  bool ended_ = false;  // `c` came: nothing more counts
+};
+
+}  // namespace
+
+const ProtocolEntry& sockjsProtocol() {
+  static const ProtocolEntry entry{
+      .name = "sockjs",
+      .session_keys = {},
+      .subprotocols = {},
+      .takes_subscribe = true,
+      .check_session_value = nullptr,
+      .make = [](const SessionSettings& settings) -> std::unique_ptr<SessionProtocol> {
+        return std::make_unique<SockJsSession>(settings);
+      },
+  };
+  return entry;
+}
+
+std::size_t sockjsSessionSize() { return sizeof(SockJsSession); }
+
+}  // namespace wsprobe
