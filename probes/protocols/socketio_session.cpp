@@ -428,6 +428,23 @@ const ProtocolEntry& socketioProtocol() {
   return entry;
 }
 
+std::string socketioUpgradePath(std::string_view url_path) {
+  const auto question = url_path.find('?');
+  std::string path(url_path.substr(0, question));
+  std::string query(question == std::string_view::npos ? std::string_view() : url_path.substr(question + 1));
+  if (path.empty() || path == "/") path = "/socket.io/";
+  const auto add = [&](std::string_view name, std::string_view value) {
+    if (!queryValue(url_path, name).empty()) return;
+    if (!query.empty() && query.back() != '&') query += '&';
+    query += name;
+    query += '=';
+    query += value;
+  };
+  add("EIO", "4");
+  add("transport", "websocket");
+  return path + "?" + query;
+}
+
 std::size_t socketioSessionSize() { return sizeof(SocketIoSession); }
 
 }  // namespace wsprobe

@@ -34,11 +34,20 @@
 // "invalid_packet" before), never a throw.
 #pragma once
 
+#include <string>
+#include <string_view>
+
 #include "probes/protocols/protocol_table.h"
 
 namespace wsprobe {
 
 const ProtocolEntry& socketioProtocol();
+
+// The path and query to upgrade on, as the official client builds them: the
+// server answers 400 without EIO and transport=websocket, so what is missing
+// is added ("/socket.io/" -> "/socket.io/?EIO=4&transport=websocket"; a bare
+// "/" -> "/socket.io/?EIO=4&transport=websocket", the client's default path).
+std::string socketioUpgradePath(std::string_view url_path);
 
 // The size of one connection's codec object (for the bench's report).
 std::size_t socketioSessionSize();

@@ -99,6 +99,41 @@ const ProtocolEntry& sockjsProtocol() {
   return entry;
 }
 
+std::string sockjsUpgradePath(std::string_view url_path, std::uint64_t random) {
+  const auto question = url_path.find('?');
+  std::string path(url_path.substr(0, question));
+  const auto query = question == std::string_view::npos ? std::string_view() : url_path.substr(question);
+  // Already /<server>/<session>/websocket?
+  std::string_view rest = path;
+  std::string_view segments[3];
+  bool complete = true;
+  for (int i = 2; i >= 0; --i) {
+    const auto slash = rest.rfind('/');
+    if (slash == std::string_view::npos) {
+      complete = false;
+      break;
+    }
+    segments[i] = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+  }
+  complete = complete && segments[2] == "websocket" && segments[0].size() == 3 &&
+             segments[0].find_first_not_of("0123456789") == std::string_view::npos && !segments[1].empty();
+  if (complete) return std::string(url_path);
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  path += '/';
+  path += std::to_string(random % 1000 + 1000).substr(1);  // three digits, leading zeros kept
+  random /= 1000;
+  path += '/';
+  for (int i = 0; i < 8; ++i) {
+    path += kAlphabet[random % (sizeof kAlphabet - 1)];
+    random /= sizeof kAlphabet - 1;
+  }
+  path += "/websocket";
+  path += query;
+  return path;
+}
+
 std::size_t sockjsSessionSize() { return sizeof(SockJsSession); }
 
 }  // namespace wsprobe

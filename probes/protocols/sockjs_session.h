@@ -12,11 +12,21 @@
 // ignored, as sockjs-client ignores them. No `session` keys.
 #pragma once
 
+#include <cstdint>
+#include <string>
+#include <string_view>
+
 #include "probes/protocols/protocol_table.h"
 
 namespace wsprobe {
 
 const ProtocolEntry& sockjsProtocol();
+
+// The path to upgrade on, as sockjs-client builds it from the service's URL:
+// "/echo" -> "/echo/<3 digits>/<8 characters>/websocket", both drawn from
+// `random` (a fresh value per connection). A path that already ends in
+// /<3 digits>/<session>/websocket is kept. The query is kept.
+std::string sockjsUpgradePath(std::string_view url_path, std::uint64_t random);
 
 // The size of one connection's codec object (for the bench's report).
 std::size_t sockjsSessionSize();

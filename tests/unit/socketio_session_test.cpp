@@ -445,3 +445,19 @@ TEST_CASE("socketio: a connection's codec stays small", "[unit]") {
   // The bench holds 10,000 of them; everything shared is in SessionSettings.
   CHECK(wsprobe::socketioSessionSize() <= 80);
 }
+
+TEST_CASE("socketio: the upgrade path gets what the official client adds", "[unit]") {
+  struct Case {
+    const char* configured;
+    const char* upgraded;
+  };
+  for (const auto& c :
+       {Case{"/socket.io/?EIO=4&transport=websocket", "/socket.io/?EIO=4&transport=websocket"},
+        Case{"/socket.io/?EIO=3&transport=websocket", "/socket.io/?EIO=3&transport=websocket"},
+        Case{"/socket.io/", "/socket.io/?EIO=4&transport=websocket"},
+        Case{"/", "/socket.io/?EIO=4&transport=websocket"}, Case{"", "/socket.io/?EIO=4&transport=websocket"},
+        Case{"/chat/socket.io/?token=x", "/chat/socket.io/?token=x&EIO=4&transport=websocket"},
+        Case{"/socket.io/?EIO=3", "/socket.io/?EIO=3&transport=websocket"}}) {
+    CHECK(wsprobe::socketioUpgradePath(c.configured) == c.upgraded);
+  }
+}

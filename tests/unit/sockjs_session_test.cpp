@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "probes/protocols/protocol_detection.h"
 #include "probes/protocols/protocol_table.h"
 #include "support/recording_session_sink.h"
 
@@ -122,4 +123,20 @@ TEST_CASE("sockjs: no session keys, subscribe taken, codec small", "[unit]") {
   CHECK(entry->session_keys.empty());
   CHECK(entry->takes_subscribe);
   CHECK(wsprobe::sockjsSessionSize() <= 32);
+}
+
+TEST_CASE("sockjs: the upgrade path is built as sockjs-client builds it", "[unit]") {
+  CHECK(wsprobe::sockjsUpgradePath("/echo/123/abc/websocket", 7) == "/echo/123/abc/websocket");
+  CHECK(wsprobe::sockjsUpgradePath("/echo/123/abc/websocket?x=1", 7) == "/echo/123/abc/websocket?x=1");
+  const auto built = wsprobe::sockjsUpgradePath("/echo", 123456789);
+  CHECK(built.starts_with("/echo/789/"));
+  CHECK(built.ends_with("/websocket"));
+  CHECK(built.size() == std::string("/echo/789/12345678/websocket").size());
+  CHECK(wsprobe::sockjsUpgradePath("/echo/", 5).starts_with("/echo/005/"));
+  CHECK(wsprobe::sockjsUpgradePath("/echo?t=1", 5).ends_with("/websocket?t=1"));
+  CHECK(wsprobe::sockjsUpgradePath("/echo", 1) != wsprobe::sockjsUpgradePath("/echo", 2000));
+  // A built path is kept as it is, and detection recognises it.
+  const auto once = wsprobe::sockjsUpgradePath("/echo", 99);
+  CHECK(wsprobe::sockjsUpgradePath(once, 5) == once);
+  CHECK(wsprobe::detectAtUpgrade(once, "") == "sockjs");
 }
