@@ -4,6 +4,8 @@
 #include <array>
 #include <functional>
 
+#include "probes/protocols/actioncable_session.h"
+#include "probes/protocols/mqtt_session.h"
 #include "probes/protocols/raw_session.h"
 #include "probes/protocols/sockjs_session.h"
 #include "probes/protocols/socketio_session.h"
@@ -16,6 +18,8 @@ std::span<const ProtocolEntry> protocolTable() {
       rawProtocol(),
       socketioProtocol(),
       sockjsProtocol(),
+      mqttProtocol(),
+      actionCableProtocol(),
   };
   return table;
 }
