@@ -20,7 +20,7 @@ packages=(
   # tools: MQTT, STOMP (RabbitMQ web-stomp), ActionCable, captures, nftables,
   # a container with systemd, clang for fuzzing and sanitizers, YAML for the
   # web configuration, ccache for repeated builds.
-  mosquitto rabbitmq-server ruby-actioncable tshark nftables iproute2 haproxy
+  mosquitto mosquitto-clients rabbitmq-server ruby-actioncable puma tshark nftables iproute2 haproxy
   systemd-container debootstrap clang libclang-rt-14-dev libyaml-cpp-dev zlib1g-dev ccache
 )
 
