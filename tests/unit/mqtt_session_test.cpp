@@ -505,3 +505,23 @@ TEST_CASE("mqtt: session values are checked", "[unit]") {
   CHECK_FALSE(check("password", 5).empty());
   for (const auto key : mqtt->session_keys) CHECK_FALSE(check(key, nlohmann::json::array()).empty());
 }
+
+TEST_CASE("mqtt: an MQTT 5 session as mosquitto 2.0.11 answers it", "[unit]") {
+  // Bytes captured from Debian's mosquitto 2.0.11 over its websockets listener.
+  Session session(nlohmann::json{{"version", 5}, {"username", "probe"}, {"password", "right"}}, {"prices"}, 1s);
+  session.start();
+  // CONNACK: Topic Alias Maximum 10, Receive Maximum 20.
+  session.receive(bytes({0x20, 0x09, 0x00, 0x00, 0x06, 0x22, 0x00, 0x0a, 0x21, 0x00, 0x14}), 5ms);
+  REQUIRE(session.sink.ready);
+  session.receive(bytes({0x90, 0x04, 0x00, 0x01, 0x00, 0x00}), 10ms);  // SUBACK: granted QoS 0
+  session.codec->tick(atOffset(1005ms), session.sink);
+  session.receive(bytes({0xd0, 0x00}), 1006ms);
+  CHECK(session.sink.app_rtts == std::vector<wsprobe::Duration>{1ms});
+  CHECK_FALSE(session.sink.ended);
+
+  Session refused(nlohmann::json{{"version", 5}, {"username", "probe"}, {"password", "wrong"}});
+  refused.start();
+  refused.receive(bytes({0x20, 0x03, 0x00, 0x87, 0x00}), 5ms);
+  REQUIRE(refused.sink.refused);
+  CHECK(refused.sink.refused->first == "connack_135");
+}
