@@ -6,7 +6,9 @@
 
 #include "probes/protocols/actioncable_session.h"
 #include "probes/protocols/mqtt_session.h"
+#include "probes/protocols/phoenix_session.h"
 #include "probes/protocols/raw_session.h"
+#include "probes/protocols/signalr_session.h"
 #include "probes/protocols/sockjs_session.h"
 #include "probes/protocols/socketio_session.h"
 
@@ -20,6 +22,8 @@ std::span<const ProtocolEntry> protocolTable() {
       sockjsProtocol(),
       mqttProtocol(),
       actionCableProtocol(),
+      phoenixProtocol(),
+      signalrProtocol(),
   };
   return table;
 }
