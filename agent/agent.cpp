@@ -84,6 +84,10 @@ std::optional<std::string> Agent::reload() {
 }
 
 void Agent::apply(const Config& config) {
+  if (shard_info_) families_.shard_info.Remove(shard_info_);
+  shard_info_ = &families_.shard_info.Add(
+      {{"shard", std::to_string(config.shard.index)}, {"shards", std::to_string(config.shard.count)}});
+  shard_info_->Set(1);
   const bool location_changed = config.location != location_;
   location_ = config.location;
   std::map<std::string, HeldTarget> next;

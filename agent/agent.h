@@ -83,6 +83,7 @@ class Agent {
   HttpServer http_;
   std::mutex reload_mutex_;  // one load at a time (SIGHUP and /-/reload)
   std::string location_;
+  prometheus::Gauge* shard_info_ = nullptr;  // wsprobe_shard_info of the share held
   std::string listen_address_;
   std::map<std::string, HeldTarget> targets_;
   std::atomic<bool> ready_{false};

@@ -41,7 +41,7 @@ constexpr std::string_view kTargetKeys[] = {
 constexpr std::string_view kTlsKeys[] = {"ca_file", "insecure_skip_verify", "server_name"};
 constexpr std::string_view kWebKeys[] = {"listen_address", "tls_cert_file", "tls_key_file",
                                          "basic_auth_users"};
-constexpr std::string_view kAgentKeys[] = {"location"};
+constexpr std::string_view kAgentKeys[] = {"location", "target_files", "shard"};
 constexpr std::string_view kTopKeys[] = {"agent", "web", "defaults", "target"};
 
 // Labels wsprobe sets itself, or that Prometheus adds on scrape.
@@ -128,6 +128,17 @@ class Parser {
         config.location = string(*node, "agent.location");
         if (config.location.empty()) fail(*node, "agent.location", "must not be empty when set");
       }
+      if (const auto* node = agent->get("target_files")) {
+        config.target_files = stringArray(*node, "agent.target_files");
+        for (const auto& pattern : config.target_files) {
+          if (pattern.empty()) fail(*node, "agent.target_files", "a pattern must not be empty");
+        }
+      }
+      if (const auto* node = agent->get("shard")) {
+        std::string error;
+        config.shard_setting = parseShardSetting(string(*node, "agent.shard"), &error);
+        if (!config.shard_setting) fail(*node, "agent.shard", error);
+      }
     }
     if (const auto* web = tableAt(root, "web", "web")) config.web = parseWeb(*web);
 
@@ -136,9 +147,23 @@ class Parser {
       checkKeys(*table, "defaults", kTargetKeys);
       apply(*table, "defaults", defaults);
     }
+    config.defaults = defaults;
+    config.targets = parseTargets(root, defaults);
+    return config;
+  }
 
+  // A target file: [[target]] tables and nothing else.
+  std::vector<TargetSpec> parseTargetFile(const toml::table& root, const TargetSpec& defaults) {
+    static constexpr std::string_view kTargetFileKeys[] = {"target"};
+    checkKeys(root, "", kTargetFileKeys);
+    return parseTargets(root, defaults);
+  }
+
+ private:
+  std::vector<TargetSpec> parseTargets(const toml::table& root, const TargetSpec& defaults) {
+    std::vector<TargetSpec> out;
     const toml::node* targets = root.get("target");
-    if (!targets) return config;
+    if (!targets) return out;
     const auto* array = targets->as_array();
     if (!array || !array->is_array_of_tables()) {
       fail(*targets, "target", "must be an array of tables ([[target]])");
@@ -147,16 +172,15 @@ class Parser {
     for (std::size_t i = 0; i < array->size(); ++i) {
       const toml::table& table = *array->get(i)->as_table();
       const std::string path = "target[" + std::to_string(i) + "]";
-      config.targets.push_back(parseTarget(table, path, defaults));
-      const TargetSpec& spec = config.targets.back();
+      out.push_back(parseTarget(table, path, defaults));
+      const TargetSpec& spec = out.back();
       if (!names.insert(spec.name).second) {
         fail(*table.get("name"), path + ".name", "duplicate target name '" + spec.name + "'");
       }
     }
-    return config;
+    return out;
   }
 
- private:
   [[noreturn]] void fail(const toml::node& node, std::string_view key, std::string_view what) const {
     fail(node.source(), key, what);
   }
@@ -473,6 +497,32 @@ ConfigResult parseConfig(std::string_view text, std::string_view source_name, co
   } catch (const ConfigProblem& problem) {
     return {std::nullopt, problem.message};
   }
+}
+
+TargetFileResult parseTargetFile(std::string_view text, std::string_view source_name,
+                                 const TargetSpec& defaults, const EnvLookup& env) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& error) {
+    std::ostringstream out;
+    out << source_name << ":" << error.source().begin.line << ":" << error.source().begin.column
+        << ": " << error.description();
+    return {std::nullopt, {}, out.str()};
+  }
+  TargetFileResult result;
+  try {
+    result.targets = Parser(source_name, env).parseTargetFile(root, defaults);
+  } catch (const ConfigProblem& problem) {
+    return {std::nullopt, {}, problem.message};
+  }
+  for (std::size_t i = 0; i < result.targets->size(); ++i) {
+    const auto& where = root["target"][i]["name"].node()->source().begin;
+    std::ostringstream origin;
+    origin << source_name << ":" << where.line << ":" << where.column << ": key 'target[" << i << "].name'";
+    result.origins.push_back(origin.str());
+  }
+  return result;
 }
 
 ConfigResult loadConfigFile(const std::string& path, const EnvLookup& env) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/shard.h"
 #include "probes/target_spec.h"
 
 namespace wsprobe {
@@ -24,7 +25,13 @@ struct WebConfig {
 
 struct Config {
   std::string location;  // [agent] location; empty: no location label
+  // [agent] target_files: glob patterns of more target files (TOML, or
+  // Prometheus file_sd JSON/YAML), as written; agent/target_files.h reads them.
+  std::vector<std::string> target_files;
+  std::optional<ShardSetting> shard_setting;  // [agent] shard, when set
+  Shard shard;  // the share held: set by agent/target_files.h's loader; 0/1 (all) otherwise
   WebConfig web;
+  TargetSpec defaults;  // [defaults], applied to the targets of target files too
   std::vector<TargetSpec> targets;
 };
 
@@ -39,6 +46,17 @@ struct ConfigResult {
 
 ConfigResult parseConfig(std::string_view text, std::string_view source_name, const EnvLookup& env);
 ConfigResult loadConfigFile(const std::string& path, const EnvLookup& env);
+
+// A target file in TOML: [[target]] tables only, with the same keys (and
+// errors) as in the main file, `defaults` applied.
+struct TargetFileResult {
+  std::optional<std::vector<TargetSpec>> targets;
+  // Per target, where its name is set: "FILE:LINE:COLUMN: key 'target[0].name'".
+  std::vector<std::string> origins;
+  std::string error;  // "FILE:LINE:COLUMN: key 'K': what is wrong"
+};
+TargetFileResult parseTargetFile(std::string_view text, std::string_view source_name,
+                                 const TargetSpec& defaults, const EnvLookup& env);
 
 // "250ms", "20s", "5m", "1h", "1m30s"; also "1.5s". Negative or unitless
 // values are rejected. Returns std::nullopt and sets *error on failure.

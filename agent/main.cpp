@@ -12,13 +12,17 @@
 #include "agent/diagnose/command.h"
 #include "agent/logging.h"
 #include "agent/service_signals.h"
+#include "agent/target_file_watch.h"
+#include "agent/target_files.h"
 #include "probes/engine.h"
 
 namespace {
 
 using wsprobe::Agent;
 
-int runUntilSignalled(Agent::Options options) {
+// `files`: the configuration's source when it comes from files, whose
+// target files are then watched and reloaded on change.
+int runUntilSignalled(Agent::Options options, wsprobe::FileConfigSource* files = nullptr) {
   wsprobe::ServiceSignals signals;  // blocks them before any thread starts
   Agent agent(std::move(options));
   if (auto error = agent.start()) {
@@ -26,17 +30,27 @@ int runUntilSignalled(Agent::Options options) {
     std::cerr << "wsprobe: " << *error << "\n";
     return 1;
   }
+  wsprobe::TargetFileWatch watch(std::chrono::milliseconds(500), [&] {
+    agent.reload();
+    watch.watch(files->watchedDirectories());
+  });
+  if (files) {
+    if (auto error = watch.start()) spdlog::warn("{}: target files are re-read on SIGHUP only", *error);
+    watch.watch(files->watchedDirectories());
+  }
   signals.notifyReady();
   for (;;) {
     switch (signals.wait()) {
       case wsprobe::ServiceSignals::Event::reload:
         signals.notifyReloading();
         agent.reload();
+        if (files) watch.watch(files->watchedDirectories());
         signals.notifyReady();
         break;
       case wsprobe::ServiceSignals::Event::stop:
         spdlog::info("shutting down: closing every connection with 1001");
         signals.notifyStopping();
+        watch.stop();
         agent.stop();
         spdlog::info("stopped");
         return 0;
@@ -56,12 +70,15 @@ int main(int argc, char** argv) {
   std::string listen_address;
   std::string log_level = "info";
   std::string log_format = "text";
+  std::string shard;
   bool config_check = false;
   app.add_option("--config.file", config_file, "configuration file")->capture_default_str();
   app.add_option("--web.listen-address", listen_address,
                  "HOST:PORT to serve metrics and the API on (default: the file's, else :9713)");
   app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
   app.add_option("--log.format", log_format, "text or json")->capture_default_str();
+  app.add_option("--shard", shard,
+                 "hold only this share of the targets: K/N (K from 0) or auto/N (K from the pod's ordinal)");
   app.add_flag("--config.check", config_check, "validate the configuration file and exit");
 
   CLI::App* demo = app.add_subcommand(
@@ -83,14 +100,26 @@ int main(int argc, char** argv) {
 
   if (*diagnose) return wsprobe::diagnose::runCommand(diagnose_line);
 
+  std::optional<wsprobe::ShardSetting> shard_setting;
+  if (!shard.empty()) {
+    std::string error;
+    shard_setting = wsprobe::parseShardSetting(shard, &error);
+    if (!shard_setting) {
+      std::cerr << "wsprobe: --shard=" << shard << ": " << error << "\n";
+      return 2;
+    }
+  }
+  wsprobe::FileConfigSource files(config_file, shard_setting, wsprobe::processEnvironment());
+
   if (config_check) {
-    const auto result = wsprobe::loadConfigFile(config_file, wsprobe::processEnvironment());
+    const auto result = files.load();
     if (!result.config) {
       std::cout << "FAILED: " << result.error << "\n";
       return 1;
     }
-    std::cout << "SUCCESS: " << config_file << " is valid: " << result.config->targets.size()
-              << " targets\n";
+    std::cout << "SUCCESS: " << config_file << " is valid: " << result.config->targets.size() << " targets";
+    if (result.config->shard.count > 1) std::cout << " in shard " << wsprobe::formatShard(result.config->shard);
+    std::cout << "\n";
     return 0;
   }
 
@@ -102,8 +131,6 @@ int main(int argc, char** argv) {
     spdlog::info("demo: probing {} local misbehaving endpoints", endpoints->count());
     return runUntilSignalled(std::move(options));
   }
-  options.load_config = [config_file] {
-    return wsprobe::loadConfigFile(config_file, wsprobe::processEnvironment());
-  };
-  return runUntilSignalled(std::move(options));
+  options.load_config = [&files] { return files.load(); };
+  return runUntilSignalled(std::move(options), &files);
 }

@@ -74,7 +74,11 @@ MetricFamilies::MetricFamilies(prometheus::Registry& registry)
           BuildGauge()
               .Name("wsprobe_config_last_reload_success_timestamp_seconds")
               .Help("Unix time of the last successful configuration load.")
-              .Register(registry)) {}
+              .Register(registry)),
+      shard_info(BuildGauge()
+                     .Name("wsprobe_shard_info")
+                     .Help("Which share of the targets this agent holds (shard of shards); always 1.")
+                     .Register(registry)) {}
 
 const prometheus::Histogram::BucketBoundaries& lifetimeBuckets() {
   // Edges either side of the usual idle timeouts (60 s nginx/ALB, 100 s

@@ -39,6 +39,7 @@ class MetricFamilies {
   prometheus::Family<prometheus::Gauge>& build_info;
   prometheus::Family<prometheus::Gauge>& config_last_reload_successful;
   prometheus::Family<prometheus::Gauge>& config_last_reload_success_timestamp;
+  prometheus::Family<prometheus::Gauge>& shard_info;
 };
 
 const prometheus::Histogram::BucketBoundaries& lifetimeBuckets();
