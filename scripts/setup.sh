@@ -63,6 +63,22 @@ if [ ! -d "$repo/tools/grafana-schema/node_modules/@grafana/schema" ] ||
   (cd "$repo/tools/grafana-schema" && npm ci --no-audit --no-fund >&2)
 fi
 
+# The Kubernetes manifests test renders packaging/kubernetes with kubectl's
+# kustomize (this machine image's kubectl 1.32; Debian's kubernetes-client
+# where there is none) and validates the objects with kubernetes-models.
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "setup: installing kubernetes-client (kubectl)" >&2
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    kubernetes-client >&2
+fi
+if [ ! -d "$repo/tools/kubernetes-schema/node_modules/kubernetes-models" ] ||
+   ! cmp -s "$repo/tools/kubernetes-schema/package-lock.json" \
+     "$repo/tools/kubernetes-schema/node_modules/.package-lock.json.installed" 2>/dev/null; then
+  (cd "$repo/tools/kubernetes-schema" && npm ci --no-audit --no-fund >&2 &&
+    cp package-lock.json node_modules/.package-lock.json.installed)
+fi
+
 # The npm protocol servers the integration tests start (socket.io, graphql-ws,
 # subscriptions-transport-ws, sockjs, ws), pinned by tests/servers/package-lock.json.
 if [ ! -d "$repo/tests/servers/node_modules/socket.io" ] ||
