@@ -5,12 +5,14 @@
 #include <functional>
 
 #include "probes/protocols/actioncable_session.h"
+#include "probes/protocols/graphql_ws_session.h"
 #include "probes/protocols/mqtt_session.h"
 #include "probes/protocols/phoenix_session.h"
 #include "probes/protocols/raw_session.h"
 #include "probes/protocols/signalr_session.h"
 #include "probes/protocols/sockjs_session.h"
 #include "probes/protocols/socketio_session.h"
+#include "probes/protocols/stomp_session.h"
 
 namespace wsprobe {
 
@@ -24,6 +26,8 @@ std::span<const ProtocolEntry> protocolTable() {
       actionCableProtocol(),
       phoenixProtocol(),
       signalrProtocol(),
+      graphqlWsProtocol(),
+      stompProtocol(),
   };
   return table;
 }
