@@ -111,7 +111,8 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::vect
     dup2(null, 0);
     dup2(output, 1);
     dup2(output, 2);
-    execve(arg_pointers[0], arg_pointers.data(), env_pointers.data());
+    // argv[0] is searched in PATH, as runCommand does: ServerProcess::node runs "node".
+    execvpe(arg_pointers[0], arg_pointers.data(), env_pointers.data());
     _exit(127);
   }
   close(output);
