@@ -38,6 +38,18 @@ void appendInteger(std::string& out, Integer value) {
   out.append(buffer.data(), end);
 }
 
+// HELP text: format 0.0.4 escapes backslash and line feed (not '"').
+void appendHelpEscaped(std::string& out, std::string_view text) {
+  for (const char c : text) {
+    switch (c) {
+      case '\n': out += "\\n"; break;
+      case '\\': out += "\\\\"; break;
+      default: out += c;
+    }
+  }
+}
+
+// Label values: backslash, line feed and double quote.
 void appendEscaped(std::string& out, std::string_view text) {
   for (const char c : text) {
     switch (c) {
@@ -155,7 +167,7 @@ void appendTextExposition(const std::vector<MetricFamily>& families, std::string
       out += "# HELP ";
       out += family.name;
       out += ' ';
-      out += family.help;
+      appendHelpEscaped(out, family.help);
       out += '\n';
     }
     out += "# TYPE ";

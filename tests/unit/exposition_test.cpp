@@ -15,7 +15,8 @@
 
 using namespace wsprobe;
 
-TEST_CASE("the exposition is byte for byte what prometheus-cpp's TextSerializer writes", "[unit]") {
+TEST_CASE("the exposition is byte for byte what prometheus-cpp's TextSerializer writes, HELP escaped",
+          "[unit]") {
   prometheus::Registry registry;
   auto& counters = prometheus::BuildCounter().Name("a_total").Help("Counts \\ things\nacross lines.").Register(registry);
   counters.Add({{"target", "quote\" back\\slash\nnewline"}, {"code", "1006"}}).Increment(1e21);
@@ -38,6 +39,29 @@ TEST_CASE("the exposition is byte for byte what prometheus-cpp's TextSerializer 
   prometheus::TextSerializer().Serialize(expected, families);
   std::string actual;
   appendTextExposition(families, actual);
-  CHECK(actual == expected.str());
+  // TextSerializer writes HELP raw: the line feed splits the line in two. The
+  // format wants `\\` and `\n` escaped there; everything else is identical.
+  std::string reference = expected.str();
+  const std::string raw_help = "# HELP a_total Counts \\ things\nacross lines.\n";
+  const std::string escaped_help = "# HELP a_total Counts \\\\ things\\nacross lines.\n";
+  REQUIRE(reference.find(raw_help) != std::string::npos);
+  reference.replace(reference.find(raw_help), raw_help.size(), escaped_help);
+  CHECK(actual == reference);
+  CHECK_THAT(actual, Catch::Contains(escaped_help));
+  CHECK_THAT(actual, !Catch::Contains("\nacross lines."));
   CHECK_THAT(actual, Catch::Contains(R"(c_seconds_bucket{mode="idle",le="0.0005"} 1)"));
+}
+
+TEST_CASE("HELP escapes backslash and line feed but not the double quote", "[unit]") {
+  prometheus::MetricFamily family;
+  family.name = "x_total";
+  family.help = "a \"quoted\" C:\\path\nand a second line";
+  family.type = prometheus::MetricType::Counter;
+  family.metric.emplace_back();
+  std::string text;
+  appendTextExposition({family}, text);
+  CHECK(text ==
+        "# HELP x_total a \"quoted\" C:\\\\path\\nand a second line\n"
+        "# TYPE x_total counter\n"
+        "x_total 0\n");
 }
