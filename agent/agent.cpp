@@ -6,6 +6,7 @@
 
 #include "agent/exposition.h"
 #include "agent/web_api.h"
+#include "agent/web_config.h"
 
 #ifndef WSPROBE_VERSION
 #define WSPROBE_VERSION "0.0.0"
@@ -48,12 +49,12 @@ void Agent::recordLoad(bool ok) {
 std::optional<std::string> Agent::start() {
   ConfigResult loaded = options_.load_config();
   if (!loaded.config) return loaded.error;
+  WebConfigResult web = resolveWebSecurity(loaded.config->web, options_.web_config_file);
+  if (!web.security) return web.error;
   std::string engine_error;
   if (!engine_.start(&engine_error)) return engine_error;
   listen_address_ = options_.listen_address.value_or(loaded.config->web.listen_address);
-  const ListenSettings listen{listen_address_, loaded.config->web.tls_cert_file,
-                              loaded.config->web.tls_key_file, loaded.config->web.basic_auth_users};
-  if (auto error = http_.start(listen)) {
+  if (auto error = http_.start({listen_address_, std::move(*web.security)})) {
     engine_.shutdown(Duration::zero());
     return error;
   }
@@ -73,6 +74,13 @@ std::optional<std::string> Agent::reload() {
     recordLoad(false);
     spdlog::error("configuration reload failed, keeping the running configuration: {}", loaded.error);
     return loaded.error;
+  }
+  // The listener's part first: if it fails, the targets stay as they are too.
+  const WebConfigResult web = resolveWebSecurity(loaded.config->web, options_.web_config_file);
+  if (auto error = web.security ? http_.update(*web.security) : web.error) {
+    recordLoad(false);
+    spdlog::error("web configuration reload failed, keeping the running configuration: {}", *error);
+    return error;
   }
   if (loaded.config->web.listen_address != listen_address_ && !options_.listen_address) {
     spdlog::warn("web.listen_address changed; it takes effect after a restart");

@@ -39,6 +39,9 @@ class Agent {
   struct Options {
     ConfigSource load_config;
     std::optional<std::string> listen_address;  // wins over the file's
+    // --web.config.file (exporter-toolkit YAML), re-read with the
+    // configuration; empty: the TOML [web] table's TLS and users.
+    std::string web_config_file;
     Engine::Settings engine;
   };
 

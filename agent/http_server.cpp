@@ -1,29 +1,82 @@
 #include "http_server.h"
 
 #include <civetweb.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
+#include <list>
 #include <map>
+#include <mutex>
 #include <string_view>
 
 #include "agent/basic_auth.h"
 #include "agent/civetweb_openssl/openssl_names.h"
+#include "agent/gzip.h"
 
 namespace wsprobe {
 
-struct HttpServer::Impl {
-  mg_context* context = nullptr;
-  std::map<std::string, Handler> handlers;  // by exact path; stable addresses
-  std::unique_ptr<BasicAuthenticator> authenticator;  // set by start(); used by civetweb's threads
-  std::string tls_cert_file;
-  std::string tls_key_file;
-  std::string tls_error;  // why the TLS set-up in start() failed
+namespace {
+
+// civetweb gives every connection a worker thread of its own until its
+// request head is in (at most kRequestTimeoutMs), so the number of workers is
+// the number of slow clients (a byte a second) it takes to make a scrape
+// wait: 4 used to be enough. Each worker costs ~16 KB resident (measured with
+// civetweb 1.15: stack pages, connection struct, request buffer), and neither
+// civetweb 1.15 nor 1.16 starts them on demand (prespawn_threads came after
+// 1.16): 1,100 of them (enough for 1,000 slow clients) cost 17 MB, more than
+// the memory budget leaves (SPEC: 45 MB at 10,000 probed connections; 43 MB
+// measured). 64 cost ~1 MB. Idle clients take no worker at all: see
+// kDeferAcceptSeconds.
+constexpr const char* kWorkerThreads = "64";
+constexpr const char* kRequestTimeoutMs = "10000";
+// Connections waiting for a worker; the kernel caps it at net.core.somaxconn.
+constexpr const char* kListenBacklog = "4096";
+// TCP_DEFER_ACCEPT: the kernel completes accept() only once the client has
+// sent data (a FIN counts), so connections that send nothing never reach
+// civetweb or a worker thread. HTTP and TLS clients speak first, so nobody
+// legitimate waits on it. After this long the kernel hands the connection
+// over anyway; until then it holds a request socket (~300 bytes of kernel
+// memory, at most kListenBacklog of them before SYN cookies take over).
+constexpr int kDeferAcceptSeconds = 3600;
+// Smaller responses go out uncompressed whatever the client accepts.
+constexpr std::size_t kGzipMinimumBytes = 1024;
+
+// Sent with every answer; http_server_config.headers can replace them.
+const std::map<std::string, std::string> kDefaultHeaders = {
+    {"Cache-Control", "no-store"},
+    {"X-Content-Type-Options", "nosniff"},
+    // The status page shows free text from servers and the config: besides
+    // escaping it, let no script run and no frame embed it.
+    {"Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"},
+    // The body depends on it (gzip or not): caches must keep both apart.
+    {"Vary", "Accept-Encoding"},
 };
 
-namespace {
+bool equalIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// "Name: value\r\n" for each default header, the configured ones replacing
+// a default of the same name.
+std::string headerLines(const std::map<std::string, std::string>& configured) {
+  std::string lines;
+  for (const auto& [name, value] : kDefaultHeaders) {
+    bool replaced = false;
+    for (const auto& entry : configured) replaced = replaced || equalIgnoringCase(entry.first, name);
+    if (!replaced) lines += name + ": " + value + "\r\n";
+  }
+  for (const auto& [name, value] : configured) lines += name + ": " + value + "\r\n";
+  return lines;
+}
 
 const char* reasonPhrase(int status) {
   switch (status) {
@@ -48,27 +101,187 @@ std::string opensslError() {
   return text;
 }
 
-// civetweb's init_ssl callback: loads the certificate chain and the key from
-// their own files (civetweb alone wants both in one file). Returns 1 (done)
-// or -1 (fail; the reason is in impl->tls_error).
-int initTls(void* ssl_context, void* user_data) {
-  auto* impl = static_cast<HttpServer::Impl*>(user_data);
-  auto* context = static_cast<SSL_CTX*>(ssl_context);
-  ERR_clear_error();
-  SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
-  if (SSL_CTX_use_certificate_chain_file(context, impl->tls_cert_file.c_str()) != 1) {
-    impl->tls_error = "cannot load TLS certificate " + impl->tls_cert_file + ": " + opensslError();
-    return -1;
+int protocolVersion(TlsVersion version) {
+  switch (version) {
+    case TlsVersion::tls10: return TLS1_VERSION;
+    case TlsVersion::tls11: return TLS1_1_VERSION;
+    case TlsVersion::tls12: return TLS1_2_VERSION;
+    case TlsVersion::tls13: return TLS1_3_VERSION;
   }
-  if (SSL_CTX_use_PrivateKey_file(context, impl->tls_key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-    impl->tls_error = "cannot load TLS key " + impl->tls_key_file + ": " + opensslError();
-    return -1;
+  return TLS1_2_VERSION;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "" : ":") + name;
+  return out;
+}
+
+// RequestClientCert and RequireAnyClientCert take any certificate, as Go's do.
+int acceptAnyCertificate(int, X509_STORE_CTX*) { return 1; }
+
+}  // namespace
+
+// One TLS configuration: a context with the certificate, key and client CAs,
+// and what each connection copies from it when it switches to it.
+struct TlsPolicy {
+  SSL_CTX* context = nullptr;
+  int verify_mode = SSL_VERIFY_NONE;
+  bool accept_any_certificate = false;
+  int min_version = TLS1_2_VERSION;
+  int max_version = 0;  // 0: the highest OpenSSL speaks
+  bool prefer_server_ciphers = true;
+  std::string ciphers;  // empty: OpenSSL's defaults
+  std::string groups;   // empty: OpenSSL's defaults
+  TlsPolicy() = default;
+  TlsPolicy(const TlsPolicy&) = delete;
+  TlsPolicy& operator=(const TlsPolicy&) = delete;
+  ~TlsPolicy() { SSL_CTX_free(context); }
+};
+
+struct HttpServer::Impl {
+  mg_context* context = nullptr;
+  std::map<std::string, Handler> handlers;  // by exact path; stable addresses
+  bool tls = false;                         // fixed by start()
+  // What update() replaces; civetweb's threads take a copy of the pointer
+  // for each request (or TLS handshake).
+  std::mutex mutex;
+  std::shared_ptr<BasicAuthenticator> authenticator;
+  std::shared_ptr<const std::string> header_lines;
+  std::shared_ptr<TlsPolicy> tls_policy;
+  // What civetweb passes to dispatch() for each path.
+  struct Route {
+    Impl* impl;
+    const Handler* handler;
+  };
+  std::list<Route> routes;
+
+  std::shared_ptr<BasicAuthenticator> currentAuthenticator() {
+    std::lock_guard lock(mutex);
+    return authenticator;
+  }
+  std::shared_ptr<const std::string> currentHeaders() {
+    std::lock_guard lock(mutex);
+    return header_lines;
+  }
+  std::shared_ptr<TlsPolicy> currentTlsPolicy() {
+    std::lock_guard lock(mutex);
+    return tls_policy;
+  }
+  std::optional<std::string> apply(const WebSecurity& security);
+};
+
+namespace {
+
+std::shared_ptr<TlsPolicy> buildTlsPolicy(const TlsServerSettings& settings, std::string* error) {
+  ERR_clear_error();
+  auto policy = std::make_shared<TlsPolicy>();
+  policy->context = SSL_CTX_new(TLS_server_method());
+  SSL_CTX* context = policy->context;
+  if (!context) {
+    *error = "cannot create a TLS context: " + opensslError();
+    return nullptr;
+  }
+  policy->min_version = protocolVersion(settings.min_version);
+  policy->max_version = settings.max_version ? protocolVersion(*settings.max_version) : 0;
+  policy->prefer_server_ciphers = settings.prefer_server_cipher_suites;
+  if (SSL_CTX_use_certificate_chain_file(context, settings.cert_file.c_str()) != 1) {
+    *error = "cannot load TLS certificate " + settings.cert_file + ": " + opensslError();
+    return nullptr;
+  }
+  if (SSL_CTX_use_PrivateKey_file(context, settings.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    *error = "cannot load TLS key " + settings.key_file + ": " + opensslError();
+    return nullptr;
   }
   if (SSL_CTX_check_private_key(context) != 1) {
-    impl->tls_error = "TLS key " + impl->tls_key_file + " does not match certificate " +
-                      impl->tls_cert_file;
-    return -1;
+    *error = "TLS key " + settings.key_file + " does not match certificate " + settings.cert_file;
+    return nullptr;
   }
+  if (!settings.cipher_suites.empty()) {
+    policy->ciphers = joined(settings.cipher_suites);
+    if (SSL_CTX_set_cipher_list(context, policy->ciphers.c_str()) != 1) {
+      *error = "tls_server_config.cipher_suites: this OpenSSL offers none of them: " + opensslError();
+      return nullptr;
+    }
+  }
+  if (!settings.curves.empty()) {
+    policy->groups = joined(settings.curves);
+    if (SSL_CTX_set1_groups_list(context, policy->groups.c_str()) != 1) {
+      *error = "tls_server_config.curve_preferences: not accepted by this OpenSSL: " + opensslError();
+      return nullptr;
+    }
+  }
+  if (!settings.client_ca_file.empty()) {
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(settings.client_ca_file.c_str());
+    if (SSL_CTX_load_verify_locations(context, settings.client_ca_file.c_str(), nullptr) != 1 || !names) {
+      if (names) sk_X509_NAME_pop_free(names, X509_NAME_free);
+      *error = "cannot load client CA file " + settings.client_ca_file + ": " + opensslError();
+      return nullptr;
+    }
+    SSL_CTX_set_client_CA_list(context, names);  // named in the CertificateRequest
+  }
+  switch (settings.client_auth) {
+    case ClientAuth::no_client_cert: policy->verify_mode = SSL_VERIFY_NONE; break;
+    case ClientAuth::request_client_cert:
+      policy->verify_mode = SSL_VERIFY_PEER;
+      policy->accept_any_certificate = true;
+      break;
+    case ClientAuth::require_any_client_cert:
+      policy->verify_mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+      policy->accept_any_certificate = true;
+      break;
+    case ClientAuth::verify_client_cert_if_given: policy->verify_mode = SSL_VERIFY_PEER; break;
+    case ClientAuth::require_and_verify_client_cert:
+      policy->verify_mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+      break;
+  }
+  static constexpr unsigned char kSessionIdContext[] = "wsprobe";
+  SSL_CTX_set_session_id_context(context, kSessionIdContext, sizeof kSessionIdContext - 1);
+  return policy;
+}
+
+// civetweb's context is made once, at start; each connection switches to the
+// policy in force when its ClientHello arrives (before the version, suite
+// and certificate are chosen), so a reload changes TLS without a restart.
+int switchToCurrentPolicy(SSL* ssl, int* alert, void* data) {
+  auto* impl = static_cast<HttpServer::Impl*>(data);
+  const std::shared_ptr<TlsPolicy> policy = impl->currentTlsPolicy();
+  // SSL_set_SSL_CTX takes its own reference: the connection keeps the
+  // context even if a reload drops the policy meanwhile.
+  if (!policy || SSL_set_SSL_CTX(ssl, policy->context) != policy->context ||
+      (!policy->ciphers.empty() && SSL_set_cipher_list(ssl, policy->ciphers.c_str()) != 1) ||
+      (!policy->groups.empty() && SSL_set1_groups_list(ssl, policy->groups.c_str()) != 1)) {
+    *alert = SSL_AD_INTERNAL_ERROR;
+    return SSL_CLIENT_HELLO_ERROR;
+  }
+  // What SSL_set_SSL_CTX does not carry over: versions, options, verification.
+  SSL_clear_options(ssl, SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_NO_TLSv1_2 | SSL_OP_NO_TLSv1_3 |
+                             SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (policy->prefer_server_ciphers) SSL_set_options(ssl, SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_set_min_proto_version(ssl, policy->min_version);
+  SSL_set_max_proto_version(ssl, policy->max_version);
+  SSL_set_verify(ssl, policy->verify_mode, policy->accept_any_certificate ? acceptAnyCertificate : nullptr);
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+// Replaces civetweb's server-name callback, which would switch the
+// connection back to civetweb's own context (we serve one name).
+int keepCurrentPolicy(SSL* ssl, int*, void*) {
+  return SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) ? SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_NOACK;
+}
+
+// civetweb's init_ssl callback, on its one context: hand every connection
+// to the current policy. Returns 1 (done: civetweb loads no files itself).
+int initTls(void* ssl_context, void* user_data) {
+  auto* context = static_cast<SSL_CTX*>(ssl_context);
+  SSL_CTX_set_client_hello_cb(context, switchToCurrentPolicy, user_data);
+  SSL_CTX_callback_ctrl(context, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB,
+                        reinterpret_cast<void (*)()>(keepCurrentPolicy));
+  // A resumed session would skip the client-certificate check of the policy
+  // in force now: no session cache, no tickets.
+  SSL_CTX_set_session_cache_mode(context, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_options(context, SSL_OP_NO_TICKET);
+  SSL_CTX_set_num_tickets(context, 0);
   return 1;
 }
 
@@ -76,14 +289,15 @@ int initTls(void* ssl_context, void* user_data) {
 // through, 0 means the 401 has been sent.
 int authorize(mg_connection* connection, void* data) {
   auto* impl = static_cast<HttpServer::Impl*>(data);
+  const auto authenticator = impl->currentAuthenticator();
+  if (!authenticator->required()) return 1;
   const char* header = mg_get_header(connection, "Authorization");
-  if (impl->authenticator->allows(header ? header : "")) return 1;
+  if (authenticator->allows(header ? header : "")) return 1;
   static constexpr char kBody[] = "Unauthorized\n";
   mg_printf(connection,
             "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: %s\r\n"
-            "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n",
-            BasicAuthenticator::kChallenge, sizeof kBody - 1);
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n%s\r\n",
+            BasicAuthenticator::kChallenge, sizeof kBody - 1, impl->currentHeaders()->c_str());
   const mg_request_info* info = mg_get_request_info(connection);
   if (!info->request_method || std::string_view(info->request_method) != "HEAD") {
     mg_write(connection, kBody, sizeof kBody - 1);
@@ -92,7 +306,7 @@ int authorize(mg_connection* connection, void* data) {
 }
 
 int dispatch(mg_connection* connection, void* data) {
-  const auto* handler = static_cast<const HttpServer::Handler*>(data);
+  const auto* route = static_cast<const HttpServer::Impl::Route*>(data);
   const mg_request_info* info = mg_get_request_info(connection);
   HttpRequest request;
   request.method = info->request_method ? info->request_method : "";
@@ -100,24 +314,72 @@ int dispatch(mg_connection* connection, void* data) {
   request.query = info->query_string ? info->query_string : "";
   HttpResponse response;
   try {
-    response = (*handler)(request);
+    response = (*route->handler)(request);
   } catch (const std::exception& error) {
     response = {500, "text/plain; charset=utf-8", std::string("internal error: ") + error.what() + "\n"};
   }
-  mg_printf(connection,
-            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
-            // The status page shows free text from servers and the config:
-            // besides escaping it, let no script run and no frame embed it.
-            "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; "
-            "frame-ancestors 'none'\r\n\r\n",
+  const char* accept_encoding = mg_get_header(connection, "Accept-Encoding");
+  bool gzipped = false;
+  if (response.status == 200 && response.body.size() >= kGzipMinimumBytes && accept_encoding &&
+      acceptsGzip(accept_encoding)) {
+    if (auto compressed = gzipCompress(response.body)) {
+      response.body = std::move(*compressed);
+      gzipped = true;
+    }
+  }
+  mg_printf(connection, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
             response.status, reasonPhrase(response.status), response.content_type.c_str(),
-            response.body.size());
+            response.body.size(), gzipped ? "Content-Encoding: gzip\r\n" : "",
+            route->impl->currentHeaders()->c_str());
   if (request.method != "HEAD") mg_write(connection, response.body.data(), response.body.size());
   return response.status;
 }
 
+// civetweb keeps its listening socket to itself: found among our descriptors
+// by its port. -1 if none.
+int listeningSocket(int port) {
+  DIR* directory = opendir("/proc/self/fd");
+  if (!directory) return -1;
+  int found = -1;
+  while (const dirent* entry = readdir(directory)) {
+    char* end = nullptr;
+    const long fd = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || fd == dirfd(directory)) continue;
+    int accepting = 0;
+    socklen_t length = sizeof accepting;
+    if (getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) != 0 || !accepting) {
+      continue;
+    }
+    sockaddr_in address{};
+    socklen_t address_length = sizeof address;
+    if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&address), &address_length) == 0 &&
+        address.sin_family == AF_INET && ntohs(address.sin_port) == port) {
+      found = static_cast<int>(fd);
+      break;
+    }
+  }
+  closedir(directory);
+  return found;
+}
+
 }  // namespace
+
+std::optional<std::string> HttpServer::Impl::apply(const WebSecurity& security) {
+  auto next_authenticator = std::make_shared<BasicAuthenticator>(security.basic_auth_users);
+  if (auto invalid = next_authenticator->validate()) return invalid;
+  std::shared_ptr<TlsPolicy> next_policy;
+  if (security.tls) {
+    std::string error;
+    next_policy = buildTlsPolicy(*security.tls, &error);
+    if (!next_policy) return error;
+  }
+  auto next_headers = std::make_shared<const std::string>(headerLines(security.headers));
+  std::lock_guard lock(mutex);
+  authenticator = std::move(next_authenticator);
+  tls_policy = std::move(next_policy);
+  header_lines = std::move(next_headers);
+  return std::nullopt;
+}
 
 std::optional<std::string> civetwebListeningPort(const std::string& address, bool tls,
                                                  std::string* error) {
@@ -151,21 +413,17 @@ void HttpServer::handle(const std::string& path, Handler handler) {
 }
 
 std::optional<std::string> HttpServer::start(const ListenSettings& settings) {
-  const bool tls = !settings.tls_cert_file.empty() || !settings.tls_key_file.empty();
-  if (tls && (settings.tls_cert_file.empty() || settings.tls_key_file.empty())) {
-    return "web.tls_cert_file and web.tls_key_file must be set together";
-  }
+  const bool tls = settings.security.tls.has_value();
   std::string error;
   const auto ports = civetwebListeningPort(settings.address, tls, &error);
   if (!ports) return error;
-  impl_->authenticator = std::make_unique<BasicAuthenticator>(settings.basic_auth_users);
-  if (auto invalid = impl_->authenticator->validate()) return invalid;
-  impl_->tls_cert_file = settings.tls_cert_file;
-  impl_->tls_key_file = settings.tls_key_file;
-  impl_->tls_error.clear();
+  impl_->tls = tls;
+  if (auto invalid = impl_->apply(settings.security)) return invalid;
 
-  std::vector<const char*> options = {"listening_ports", ports->c_str(), "num_threads", "4",
-                                      "request_timeout_ms", "10000", "enable_keep_alive", "yes"};
+  std::vector<const char*> options = {"listening_ports",    ports->c_str(),    "num_threads",
+                                      kWorkerThreads,       "request_timeout_ms", kRequestTimeoutMs,
+                                      "enable_keep_alive",  "yes",             "listen_backlog",
+                                      kListenBacklog};
   options.push_back(nullptr);
   mg_callbacks callbacks{};
   callbacks.log_message = [](const mg_connection*, const char*) { return 1; };  // quiet
@@ -190,18 +448,29 @@ std::optional<std::string> HttpServer::start(const ListenSettings& settings) {
   error_data.text_buffer_size = sizeof error_text;
   impl_->context = mg_start2(&init, &error_data);
   if (!impl_->context) {
-    if (!impl_->tls_error.empty()) return impl_->tls_error;
     return "cannot listen on " + settings.address + (error_text[0] ? ": " + std::string(error_text) : "");
   }
-  // Authorization first: no handler answers before it is in place.
-  if (impl_->authenticator->required()) {
-    mg_set_auth_handler(impl_->context, "/", authorize, impl_.get());
-  }
+  // Authorization first: no handler answers before it is in place. It lets
+  // every request through while no users are configured.
+  mg_set_auth_handler(impl_->context, "/", authorize, impl_.get());
   for (const auto& [path, handler] : impl_->handlers) {
-    mg_set_request_handler(impl_->context, (path + "$").c_str(), dispatch,
-                           const_cast<Handler*>(&handler));
+    impl_->routes.push_back({impl_.get(), &handler});
+    mg_set_request_handler(impl_->context, (path + "$").c_str(), dispatch, &impl_->routes.back());
+  }
+  // Best effort: without it, idle clients take workers as slow ones do.
+  const int defer_seconds = kDeferAcceptSeconds;
+  if (const int fd = listeningSocket(port()); fd >= 0) {
+    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_seconds, sizeof defer_seconds);
   }
   return std::nullopt;
+}
+
+std::optional<std::string> HttpServer::update(const WebSecurity& security) {
+  if (security.tls.has_value() != impl_->tls) {
+    return std::string("TLS switched ") + (impl_->tls ? "off" : "on") +
+           " in the web configuration: that takes a restart";
+  }
+  return impl_->apply(security);
 }
 
 void HttpServer::stop() {

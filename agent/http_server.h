@@ -1,6 +1,8 @@
 // The one HTTP listener (civetweb). Handlers are plain functions from a
 // request to a response; civetweb and OpenSSL stay inside http_server.cpp.
-// The listener can serve HTTPS and require basic auth for every path.
+// The listener can serve HTTPS (with client certificates), require basic
+// auth for every path, add configured headers and gzip responses; all of
+// that but TLS on or off can change while it runs (update()).
 #pragma once
 
 #include <functional>
@@ -9,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "agent/web_security.h"
 
 namespace wsprobe {
 
@@ -25,12 +29,8 @@ struct HttpResponse {
 };
 
 struct ListenSettings {
-  std::string address;         // ":9713", "127.0.0.1:0", "0.0.0.0:9713"
-  std::string tls_cert_file;   // both set: HTTPS (PEM; the cert file may hold a chain)
-  std::string tls_key_file;
-  // user -> bcrypt hash; non-empty: every path answers 401 without one of
-  // these users' credentials.
-  std::map<std::string, std::string> basic_auth_users;
+  std::string address;  // ":9713", "127.0.0.1:0", "0.0.0.0:9713"
+  WebSecurity security;
 };
 
 class HttpServer {
@@ -47,6 +47,10 @@ class HttpServer {
   // Starts listening; returns an error message naming the address (or the
   // TLS file, or the basic-auth user) on failure.
   std::optional<std::string> start(const ListenSettings& settings);
+  // New TLS settings for the next connections, new users and headers for
+  // the next requests. On error (a file that does not load, TLS switched on
+  // or off: that needs a restart) nothing changes.
+  std::optional<std::string> update(const WebSecurity& security);
   void stop();
   // The bound port (useful with port 0).
   int port() const;

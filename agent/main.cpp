@@ -4,10 +4,14 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <fstream>
 #include <iostream>
 
 #include "agent/agent.h"
+#include "agent/cli_docs.h"
 #include "agent/config.h"
+#include "agent/password_command.h"
+#include "agent/web_config.h"
 #include "testbed/demo.h"
 #include "agent/diagnose/command.h"
 #include "agent/logging.h"
@@ -68,6 +72,7 @@ int main(int argc, char** argv) {
                            wsprobe::Engine::libraryVersion() + ")");
   std::string config_file = "/etc/wsprobe/wsprobe.toml";
   std::string listen_address;
+  std::string web_config_file;
   std::string log_level = "info";
   std::string log_format = "text";
   std::string shard;
@@ -75,6 +80,9 @@ int main(int argc, char** argv) {
   app.add_option("--config.file", config_file, "configuration file")->capture_default_str();
   app.add_option("--web.listen-address", listen_address,
                  "HOST:PORT to serve metrics and the API on (default: the file's, else :9713)");
+  app.add_option("--web.config.file", web_config_file,
+                 "web configuration in Prometheus exporter-toolkit format (TLS, client certificates, "
+                 "basic auth, headers); re-read on SIGHUP");
   app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
   app.add_option("--log.format", log_format, "text or json")->capture_default_str();
   app.add_option("--shard", shard,
@@ -86,6 +94,19 @@ int main(int argc, char** argv) {
   demo->fallthrough();  // `wsprobe demo --web.listen-address=...` as well as before the subcommand
   wsprobe::diagnose::CommandLine diagnose_line;
   CLI::App* diagnose = wsprobe::diagnose::addCommand(app, diagnose_line);
+  CLI::App* hash_password = app.add_subcommand(
+      "hash-password",
+      "print a bcrypt hash for basic_auth_users (asks twice on a terminal, else reads a line from stdin)");
+  int bcrypt_cost = 10;
+  hash_password->add_option("--cost", bcrypt_cost, "bcrypt cost: 2^cost rounds")
+      ->check(CLI::Range(4, 31))
+      ->capture_default_str();
+  // Hidden (no group): the build writes the man page and the bash completion
+  // from this very definition.
+  std::string man_page_file;
+  std::string completion_file;
+  app.add_option("--internal.write-man-page", man_page_file)->group("");
+  app.add_option("--internal.write-bash-completion", completion_file)->group("");
 
   try {
     app.parse(argc, argv);
@@ -98,7 +119,15 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (!man_page_file.empty() || !completion_file.empty()) {
+    std::ofstream man(man_page_file.empty() ? "/dev/null" : man_page_file);
+    std::ofstream completion(completion_file.empty() ? "/dev/null" : completion_file);
+    wsprobe::writeManPage(app, wsprobe::buildInfo().version, man);
+    wsprobe::writeBashCompletion(app, completion);
+    return man && completion ? 0 : 1;
+  }
   if (*diagnose) return wsprobe::diagnose::runCommand(diagnose_line);
+  if (*hash_password) return wsprobe::runHashPassword(bcrypt_cost);
 
   std::optional<wsprobe::ShardSetting> shard_setting;
   if (!shard.empty()) {
@@ -117,6 +146,13 @@ int main(int argc, char** argv) {
       std::cout << "FAILED: " << result.error << "\n";
       return 1;
     }
+    if (!web_config_file.empty()) {
+      const auto web = wsprobe::resolveWebSecurity(result.config->web, web_config_file);
+      if (!web.security) {
+        std::cout << "FAILED: " << web.error << "\n";
+        return 1;
+      }
+    }
     std::cout << "SUCCESS: " << config_file << " is valid: " << result.config->targets.size() << " targets";
     if (result.config->shard.count > 1) std::cout << " in shard " << wsprobe::formatShard(result.config->shard);
     std::cout << "\n";
@@ -125,6 +161,7 @@ int main(int argc, char** argv) {
 
   Agent::Options options;
   if (!listen_address.empty()) options.listen_address = listen_address;
+  options.web_config_file = web_config_file;
   if (*demo) {
     auto endpoints = wsprobe::startDemoEndpoints();
     options.load_config = [&endpoints] { return wsprobe::demoConfig(*endpoints); };

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "agent/agent.h"
+#include "agent/gzip.h"
 
 namespace {
 
@@ -85,6 +86,23 @@ int main(int argc, char** argv) {
   std::sort(times.begin(), times.end());
   std::printf("/metrics render         median %.1f ms, max %.1f ms (%zu KB, %d renders)\n", times[times.size() / 2],
               times.back(), bytes / 1024, renders);
+
+  // What a scraper that sends Accept-Encoding: gzip costs (Prometheus does):
+  // the render plus the compression the listener adds.
+  for (const int level : {1, 6}) {
+    std::vector<double> gzip_times;
+    std::size_t compressed_bytes = 0;
+    for (int i = 0; i < renders; ++i) {
+      const auto start = Clock::now();
+      const auto compressed = wsprobe::gzipCompress(agent.renderMetrics(), level);
+      gzip_times.push_back(millisecondsSince(start));
+      compressed_bytes = compressed ? compressed->size() : 0;
+    }
+    std::sort(gzip_times.begin(), gzip_times.end());
+    std::printf("/metrics render + gzip  level %d: median %.1f ms, max %.1f ms (%zu KB, %.1f%% of the text)\n",
+                level, gzip_times[gzip_times.size() / 2], gzip_times.back(), compressed_bytes / 1024,
+                bytes ? 100.0 * static_cast<double>(compressed_bytes) / static_cast<double>(bytes) : 0.0);
+  }
 
   auto timeReload = [&](const char* what, std::string next) {
     {

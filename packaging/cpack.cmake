@@ -25,6 +25,11 @@ install(DIRECTORY "${PROJECT_SOURCE_DIR}/dashboards/" DESTINATION share/wsprobe/
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/alerts/" DESTINATION share/wsprobe/alerts
   OPTIONAL FILES_MATCHING PATTERN "*.yml" PATTERN "*.yaml" PATTERN "*.md"
   PATTERN "tests" EXCLUDE)
+# The man page and bash completion, written at build time by the binary from
+# its own command-line definition (agent/CMakeLists.txt).
+install(FILES "${CMAKE_BINARY_DIR}/wsprobe.1.gz" DESTINATION share/man/man1)
+install(FILES "${CMAKE_BINARY_DIR}/wsprobe.bash-completion" DESTINATION share/bash-completion/completions
+  RENAME wsprobe)
 foreach(doc IN ITEMS README.md docs/runbook.md)
   if(EXISTS "${PROJECT_SOURCE_DIR}/${doc}")
     install(FILES "${PROJECT_SOURCE_DIR}/${doc}" DESTINATION share/doc/wsprobe)

@@ -1,0 +1,216 @@
+#include "cli_docs.h"
+
+#include <set>
+#include <string_view>
+#include <vector>
+
+namespace wsprobe {
+
+namespace {
+
+bool hidden(const CLI::Option* option) { return option->get_group().empty(); }
+bool hidden(const CLI::App* command) { return command->get_group().empty(); }
+bool takesValue(const CLI::Option* option) { return option->get_type_size_max() > 0; }
+bool positional(const CLI::Option* option) {
+  return option->get_lnames().empty() && option->get_snames().empty();
+}
+// Options whose value is a path: the completion offers file names there.
+bool takesFile(const CLI::Option* option) {
+  return takesValue(option) && (option->get_name().find("file") != std::string::npos);
+}
+
+std::vector<const CLI::Option*> visibleOptions(const CLI::App& app) {
+  return app.get_options([](const CLI::Option* option) { return !hidden(option); });
+}
+std::vector<const CLI::App*> visibleCommands(const CLI::App& app) {
+  return app.get_subcommands([](const CLI::App* command) { return !hidden(command); });
+}
+
+// Every spelling of an option: "-H", "--header".
+std::vector<std::string> spellings(const CLI::Option* option) {
+  std::vector<std::string> names;
+  for (const auto& name : option->get_snames()) names.push_back("-" + name);
+  for (const auto& name : option->get_lnames()) names.push_back("--" + name);
+  return names;
+}
+
+// Text for roff: backslashes doubled as \e, a leading '.' or '\'' made
+// literal, '-' as \- (a minus that copies and pastes as one).
+std::string roff(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '\\') {
+      out += "\\e";
+    } else if (c == '-') {
+      out += "\\-";
+    } else {
+      out += c;
+    }
+  }
+  if (!out.empty() && (out.front() == '.' || out.front() == '\'')) out.insert(0, "\\&");
+  return out;
+}
+
+void writeOptions(const CLI::App& app, std::ostream& out) {
+  for (const CLI::Option* option : visibleOptions(app)) {
+    out << ".TP\n";
+    if (positional(option)) {
+      out << "\\fI" << roff(option->get_name()) << "\\fR\n";
+    } else {
+      std::string line;
+      for (const auto& name : spellings(option))
+        line += (line.empty() ? "" : ", ") + ("\\fB" + roff(name) + "\\fR");
+      if (takesValue(option)) line += " \\fI" + roff(option->get_type_name()) + "\\fR";
+      out << line << "\n";
+    }
+    std::string description = option->get_description();
+    if (!option->get_default_str().empty()) description += " (default: " + option->get_default_str() + ")";
+    out << roff(description) << "\n";
+  }
+}
+
+constexpr std::string_view kDescription =
+    R"(wsprobe holds synthetic WebSocket connections open against the endpoints
+in its configuration file and measures what real users live through: ping round-trip time, connection
+lifetime, close codes (above all 1006, a connection that ended without a close frame), handshake
+failures by stage, reconnects and the idle timeout of the path. It publishes all of it on a Prometheus
+/metrics endpoint, with a status page at / and a JSON API at /api/v1/targets and /api/v1/events.)";
+
+constexpr std::string_view kWebConfiguration =
+    R"(The listener is configured either by the [web] table of the TOML
+file (listen_address, tls_cert_file, tls_key_file, basic_auth_users) or by a web configuration file in
+the format every official Prometheus exporter shares (\-\-web.config.file): tls_server_config
+(cert_file, key_file, client_auth_type, client_ca_file, min_version, max_version, cipher_suites,
+prefer_server_cipher_suites, curve_preferences), http_server_config.headers and basic_auth_users with
+bcrypt hashes (wsprobe hash\-password prints one). TLS or users set in both places stop the start.
+/metrics is sent gzip-compressed to clients that accept it.)";
+
+constexpr std::string_view kSignals = R"(.TP
+.B SIGHUP
+Re-read the configuration file and the web configuration file (as does POST /\-/reload). Unchanged
+targets keep their connections; an invalid file changes nothing and sets
+wsprobe_config_last_reload_successful to 0.
+.TP
+.BR SIGTERM ", " SIGINT
+Close every connection with close code 1001 and exit.
+)";
+
+constexpr std::string_view kFiles = R"(.TP
+.I /etc/wsprobe/wsprobe.toml
+The configuration: targets, defaults, the agent's location label and the listener.
+.TP
+.I /etc/default/wsprobe
+Command-line options (ARGS=) and variables the configuration refers to, for the systemd unit.
+.TP
+.I /usr/share/wsprobe/
+Grafana dashboards and Prometheus alert rules.
+)";
+
+constexpr std::string_view kExamples = R"(.nf
+wsprobe \-\-config.check \-\-config.file=/etc/wsprobe/wsprobe.toml
+wsprobe demo
+wsprobe diagnose wss://chat.example.com/socket \-\-duration=5m
+wsprobe hash\-password > /dev/null  # asks twice, prints a bcrypt hash
+wsprobe \-\-web.config.file=/etc/wsprobe/web\-config.yml
+.fi
+)";
+
+}  // namespace
+
+void writeManPage(const CLI::App& app, const std::string& version, std::ostream& out) {
+  out << ".\\\" Generated by `wsprobe --generate=man` from the command line's definition.\n";
+  out << ".TH WSPROBE 1 \"\" \"wsprobe " << roff(version) << "\" \"User Commands\"\n";
+  out << ".SH NAME\nwsprobe \\- " << roff(app.get_description().substr(app.get_description().find(':') + 2))
+      << "\n";
+  out << ".SH SYNOPSIS\n.B wsprobe\n[\\fIOPTIONS\\fR]\n";
+  for (const CLI::App* command : visibleCommands(app)) {
+    out << ".br\n.B wsprobe " << roff(command->get_name()) << "\n";
+    for (const CLI::Option* option : visibleOptions(*command)) {
+      if (positional(option)) out << "\\fI" << roff(option->get_name()) << "\\fR\n";
+    }
+    out << "[\\fIOPTIONS\\fR]\n";
+  }
+  out << ".SH DESCRIPTION\n" << kDescription << "\n";
+  out << ".SH OPTIONS\n";
+  writeOptions(app, out);
+  out << ".SH COMMANDS\n";
+  for (const CLI::App* command : visibleCommands(app)) {
+    out << ".SS \"wsprobe " << roff(command->get_name()) << "\"\n"
+        << roff(command->get_description()) << "\n";
+    writeOptions(*command, out);
+  }
+  out << ".SH WEB CONFIGURATION\n" << kWebConfiguration << "\n";
+  out << ".SH SIGNALS\n" << kSignals;
+  out << ".SH FILES\n" << kFiles;
+  out << ".SH EXAMPLES\n" << kExamples;
+  out << ".SH SEE ALSO\n.BR prometheus (1)\n";
+}
+
+void writeBashCompletion(const CLI::App& app, std::ostream& out) {
+  std::set<std::string> file_options;
+  std::set<std::string> value_options;
+  const auto words = [&](const CLI::App& command) {
+    std::string list;
+    for (const CLI::Option* option : visibleOptions(command)) {
+      if (positional(option)) continue;
+      for (const auto& name : spellings(option)) {
+        list += (list.empty() ? "" : " ") + name;
+        if (takesFile(option)) {
+          file_options.insert(name);
+        } else if (takesValue(option)) {
+          value_options.insert(name);
+        }
+      }
+    }
+    return list;
+  };
+  const std::string top_options = words(app);
+  std::string command_names;
+  for (const CLI::App* command : visibleCommands(app))
+    command_names += (command_names.empty() ? "" : " ") + command->get_name();
+
+  out << "# bash completion for wsprobe. Generated by `wsprobe --generate=bash-completion` from the\n"
+         "# command line's definition.\n"
+         "_wsprobe() {\n"
+         "  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
+         "  # --option=value: bash splits it at '=' (COMP_WORDBREAKS) into three words.\n"
+         "  if [[ $cur == = ]]; then\n"
+         "    cur=\"\"\n"
+         "  elif [[ $prev == = ]] && ((COMP_CWORD >= 2)); then\n"
+         "    prev=${COMP_WORDS[COMP_CWORD-2]}\n"
+         "  fi\n"
+         "  case $prev in\n";
+  std::string files;
+  for (const auto& name : file_options) files += (files.empty() ? "" : "|") + name;
+  std::string values;
+  for (const auto& name : value_options) values += (values.empty() ? "" : "|") + name;
+  if (!files.empty()) out << "    " << files << ") COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n";
+  if (!values.empty()) out << "    " << values << ") COMPREPLY=(); return ;;\n";
+  out << "  esac\n"
+         "  local command=\"\" i\n"
+         "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
+         "    case ${COMP_WORDS[i]} in\n";
+  if (!command_names.empty()) {
+    std::string alternatives = command_names;
+    for (auto& c : alternatives) c = c == ' ' ? '|' : c;
+    out << "      " << alternatives << ") command=${COMP_WORDS[i]}; break ;;\n";
+  }
+  out << "    esac\n"
+         "  done\n"
+         "  local words\n"
+         "  case $command in\n"
+         "    \"\") words=\""
+      << top_options << " " << command_names << "\" ;;\n";
+  for (const CLI::App* command : visibleCommands(app)) {
+    std::string list = words(*command);
+    // A fallthrough command also takes the options before it.
+    if (command->get_fallthrough()) list += " " + top_options;
+    out << "    " << command->get_name() << ") words=\"" << list << "\" ;;\n";
+  }
+  out << "  esac\n"
+         "  COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n"
+         "}\n"
+         "complete -F _wsprobe wsprobe\n";
+}
+
+}  // namespace wsprobe
