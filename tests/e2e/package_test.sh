@@ -66,7 +66,8 @@ dpkg-deb -f "$deb" >"$work/control"
 dpkg-deb -e "$deb" "$work/control.d"
 has_file() { grep -qE " \./${1#/}\$" "$work/contents"; }
 for path in /usr/bin/wsprobe /etc/wsprobe/wsprobe.toml /etc/default/wsprobe \
-  /lib/systemd/system/wsprobe.service /usr/lib/wsprobe/libssl.so /usr/lib/wsprobe/libcrypto.so; do
+  /lib/systemd/system/wsprobe.service /usr/lib/wsprobe/libssl.so /usr/lib/wsprobe/libcrypto.so \
+  /usr/share/man/man1/wsprobe.1.gz /usr/share/bash-completion/completions/wsprobe; do
   check "the package holds $path" has_file "$path"
 done
 # Whatever dashboards and rules the tree has, the package has under /usr/share/wsprobe.
