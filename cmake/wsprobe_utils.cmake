@@ -13,6 +13,12 @@ function(wsprobe_enable_warnings target)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
   endif()
+  if(WSPROBE_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    # fuzz/: coverage for libFuzzer, and every sanitizer report is a crash.
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link,address,undefined
+      -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
 endfunction()
 
 # The library must be 4.3 or newer (see CMakeLists.txt). The 4.1.6 CMake
