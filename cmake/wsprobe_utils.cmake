@@ -57,3 +57,37 @@ function(wsprobe_add_libwebsockets_target)
       OpenSSL::Crypto Threads::Threads ${CMAKE_DL_LIBS})
   endif()
 endfunction()
+
+# civetweb must be the cache's build (scripts/debian-source/civetweb.sh):
+# static and linked to OpenSSL. Debian 12's shared 1.15 loads OpenSSL with
+# dlopen("libssl.so") and cannot serve HTTPS with OpenSSL 3.
+function(wsprobe_check_civetweb)
+  get_target_property(type civetweb::civetweb TYPE)
+  get_target_property(include_dir civetweb::civetweb INTERFACE_INCLUDE_DIRECTORIES)
+  file(STRINGS "${include_dir}/civetweb.h" version REGEX "#define CIVETWEB_VERSION ")
+  string(REGEX MATCH "[0-9]+\\.[0-9]+" version "${version}")
+  message(STATUS "civetweb ${version}, ${type} (${civetweb_DIR})")
+  if(NOT type STREQUAL "STATIC_LIBRARY" OR version VERSION_LESS 1.16)
+    message(FATAL_ERROR "civetweb ${version} (${type}) from ${civetweb_DIR} is not the static "
+      "1.16 that links OpenSSL: run scripts/setup.sh, which builds it into a cache, and pass "
+      "its prefix in CMAKE_PREFIX_PATH")
+  endif()
+endfunction()
+
+# toml++ 3.4 or newer, header-only (tomlplusplus::tomlplusplus): 3.3.0 reaches
+# an unreachable program point on some non-ASCII input. toml.hpp exists from
+# 3.4 on (3.3.0 has only toml.h); CMAKE_PREFIX_PATH is searched first.
+function(wsprobe_add_tomlplusplus_target)
+  find_path(include_dir toml++/toml.hpp NO_CACHE)
+  if(NOT include_dir)
+    message(FATAL_ERROR "toml++ 3.4 (toml++/toml.hpp) not found: run scripts/setup.sh, which "
+      "puts it into a cache, and pass its prefix in CMAKE_PREFIX_PATH")
+  endif()
+  file(STRINGS "${include_dir}/toml++/impl/version.hpp" version REGEX "#define TOML_LIB_(MAJOR|MINOR|PATCH) ")
+  string(REGEX REPLACE "[^0-9;]" "" version "${version}")
+  list(JOIN version "." version)
+  message(STATUS "toml++ ${version} (${include_dir})")
+  add_library(tomlplusplus::tomlplusplus INTERFACE IMPORTED)
+  set_target_properties(tomlplusplus::tomlplusplus PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${include_dir}" INTERFACE_COMPILE_DEFINITIONS TOML_HEADER_ONLY=1)
+endfunction()

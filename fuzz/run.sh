@@ -15,15 +15,19 @@ shift || true
 build=${WSPROBE_FUZZ_BUILD_DIR:-$root/build-fuzz}
 jobs=${WSPROBE_FUZZ_JOBS:-2}
 
-# libwebsockets 4.3 from the cache scripts/setup.sh builds (run setup first).
-lws_prefix=$("$root/scripts/build-libwebsockets.sh" | tail -n 1)
+# libwebsockets, civetweb and toml++ from the cache scripts/setup.sh builds (run setup first).
+prefixes=()
+for recipe in libwebsockets civetweb tomlplusplus; do
+  prefixes+=("$("$root/scripts/build-debian-source.sh" "$recipe" | tail -n 1)")
+done
 
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache); fi
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DWSPROBE_FUZZ=ON -DWSPROBE_BUILD_TESTS=OFF -DWSPROBE_BUILD_BENCH=OFF \
-  -DCMAKE_PREFIX_PATH="$lws_prefix" -Dlibwebsockets_DIR="$lws_prefix/lib/cmake/libwebsockets" \
+  -DCMAKE_PREFIX_PATH="$(IFS=';' && echo "${prefixes[*]}")" -Dlibwebsockets_DIR="${prefixes[0]}/lib/cmake/libwebsockets" \
+  -Dcivetweb_DIR="${prefixes[1]}/lib/cmake/civetweb" \
   "${launcher[@]}" >/dev/null
 
 names=("$@")

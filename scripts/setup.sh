@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what wsprobe needs on Debian 12 (apt-get), builds libwebsockets
-# 4.3.5 into a cache when the system's is older, then configures and builds
-# wsprobe into ./build. Safe to run again: it only does what is missing.
+# Installs what wsprobe needs on Debian 12 (apt-get), builds Debian 13's
+# libwebsockets, civetweb and toml++ into a cache (scripts/debian-source/),
+# then configures and builds wsprobe into ./build. Safe to run again: it only
+# does what is missing.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -10,7 +11,7 @@ build_dir=${WSPROBE_BUILD_DIR:-$repo/build}
 packages=(
   build-essential cmake pkg-config git ca-certificates debian-archive-keyring
   libssl-dev zlib1g-dev libcap-dev libev-dev dpkg-dev xz-utils patch
-  prometheus-cpp-dev libcivetweb-dev libtomlplusplus-dev libspdlog-dev
+  prometheus-cpp-dev libspdlog-dev
   catch2 libcli11-dev nlohmann-json3-dev libre2-dev libsystemd-dev
   nginx prometheus python3 python3-yaml
   # The listener's basic auth (bcrypt); the package, status-page and HTTPS
@@ -87,13 +88,20 @@ if [ ! -d "$repo/tests/servers/node_modules/socket.io" ] ||
     cp package-lock.json node_modules/.package-lock.json.installed)
 fi
 
-lws_prefix=$("$repo/scripts/build-libwebsockets.sh" | tail -n 1)
+# Debian 13's libwebsockets, civetweb and toml++, each in its own prefix in
+# ~/.cache/wsprobe (built once per recipe: scripts/build-debian-source.sh).
+prefixes=()
+for recipe in libwebsockets civetweb tomlplusplus; do
+  prefixes+=("$("$repo/scripts/build-debian-source.sh" "$recipe" | tail -n 1)")
+done
 
 launcher=()
 if command -v ccache >/dev/null 2>&1; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 fi
 cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
-  -DCMAKE_PREFIX_PATH="$lws_prefix" -Dlibwebsockets_DIR="$lws_prefix/lib/cmake/libwebsockets" -DWSPROBE_WARNINGS_AS_ERRORS=ON >&2
+  -DCMAKE_PREFIX_PATH="$(IFS=';' && echo "${prefixes[*]}")" \
+  -Dlibwebsockets_DIR="${prefixes[0]}/lib/cmake/libwebsockets" -Dcivetweb_DIR="${prefixes[1]}/lib/cmake/civetweb" \
+  -DWSPROBE_WARNINGS_AS_ERRORS=ON >&2
 cmake --build "$build_dir" -j "$(nproc)" >&2
 echo "$build_dir"

@@ -1,0 +1,20 @@
+# civetweb for agent/http_server.cpp: static, linked to OpenSSL 3 directly
+# (Debian 12's 1.15 dlopen()s "libssl.so" and asks OpenSSL 3 for a function it
+# no longer has, so it never served HTTPS), with the C++ wrapper that
+# prometheus-cpp's CMake package asks for.
+source_package=civetweb
+upstream_version=1.16
+cmake_options=(
+  -DCMAKE_BUILD_TYPE=Release
+  -DCMAKE_POSITION_INDEPENDENT_CODE=ON
+  -DBUILD_SHARED_LIBS=OFF
+  -DCIVETWEB_ENABLE_CXX=ON
+  -DCIVETWEB_ENABLE_SSL=ON
+  -DCIVETWEB_ENABLE_SSL_DYNAMIC_LOADING=OFF
+  -DCIVETWEB_SSL_OPENSSL_API_1_1=OFF
+  -DCIVETWEB_SSL_OPENSSL_API_3_0=ON
+  -DCIVETWEB_BUILD_TESTING=OFF
+  -DCIVETWEB_ENABLE_SERVER_EXECUTABLE=OFF
+  -DCIVETWEB_INSTALL_EXECUTABLE=OFF
+)
+expected_files=(lib/libcivetweb.a lib/libcivetweb-cpp.a include/civetweb.h lib/cmake/civetweb/civetweb-config.cmake)
