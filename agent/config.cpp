@@ -6,6 +6,7 @@
 
 #include <re2/re2.h>
 
+#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -20,6 +21,8 @@
 #include <set>
 #include <sstream>
 #include <unistd.h>
+
+#include "probes/protocols/protocol_table.h"
 
 namespace wsprobe {
 
@@ -36,7 +39,8 @@ constexpr std::string_view kTargetKeys[] = {
     "ping_interval",   "pong_timeout",   "connect_timeout",   "idle_probe",
     "idle_probe_max",  "backoff_initial", "backoff_max",      "backoff_multiplier",
     "subprotocols",    "origin",         "headers",           "labels",
-    "tls",
+    "tls",             "protocol",       "session",           "subscribe",
+    "message_timeout",
 };
 constexpr std::string_view kTlsKeys[] = {"ca_file", "insecure_skip_verify", "server_name"};
 constexpr std::string_view kWebKeys[] = {"listen_address", "tls_cert_file", "tls_key_file",
@@ -146,6 +150,7 @@ class Parser {
     if (const auto* table = tableAt(root, "defaults", "defaults")) {
       checkKeys(*table, "defaults", kTargetKeys);
       apply(*table, "defaults", defaults);
+      defaults_table_ = table;
     }
     config.defaults = defaults;
     config.targets = parseTargets(root, defaults);
@@ -438,6 +443,23 @@ class Parser {
         spec.labels[std::string(name.str())] = string(node, label_path);
       }
     }
+    if (const auto* n = at("protocol")) {
+      const std::string value = string(*n, key("protocol"));
+      if (value != "auto" && !findProtocol(value)) {
+        std::string names = "auto";
+        for (const auto& entry : protocolTable()) names += ", " + std::string(entry.name);
+        fail(*n, key("protocol"), "unknown protocol \"" + value + "\" (one of: " + names + ")");
+      }
+      spec.protocol = value;
+    }
+    if (const auto* n = at("session")) {
+      // The whole table replaces one from [defaults]; its keys are checked
+      // against the protocol once the target's protocol is known (validate).
+      if (!n->is_table()) fail(*n, key("session"), std::string("must be a table, not ") + typeName(n->type()));
+      spec.session_json = toJson(*n, key("session")).dump();
+    }
+    if (const auto* n = at("subscribe")) spec.subscribe = stringArray(*n, key("subscribe"));
+    if (const auto* n = at("message_timeout")) spec.message_timeout = duration(*n, key("message_timeout"));
     if (const auto* tls = tableAt(table, "tls", key("tls"))) {
       checkKeys(*tls, key("tls"), kTlsKeys);
       if (const auto* n = tls->get("ca_file")) {
@@ -456,8 +478,77 @@ class Parser {
     }
   }
 
+  // A TOML value as JSON, for the application protocol's `session` table.
+  // Strings expand ${VAR} (credentials often come from the environment).
+  nlohmann::json toJson(const toml::node& node, const std::string& path) const {
+    if (const auto* table = node.as_table()) {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& [name, value] : *table) {
+        out[std::string(name.str())] = toJson(value, path + "." + std::string(name.str()));
+      }
+      return out;
+    }
+    if (const auto* array = node.as_array()) {
+      nlohmann::json out = nlohmann::json::array();
+      for (std::size_t i = 0; i < array->size(); ++i) {
+        out.push_back(toJson(*array->get(i), path + "[" + std::to_string(i) + "]"));
+      }
+      return out;
+    }
+    if (const auto value = node.value_exact<std::string>()) return expand(node, path, *value);
+    if (const auto value = node.value_exact<std::int64_t>()) return *value;
+    if (const auto value = node.value_exact<double>()) return *value;
+    if (const auto value = node.value_exact<bool>()) return *value;
+    fail(node, path, std::string("must be a string, number, boolean, array or table, not ") + typeName(node.type()));
+  }
+
+  // The `session` keys and `subscribe` against the target's protocol. With
+  // "auto" a key must belong to at least one protocol.
+  void validateProtocolOptions(const toml::table& table, const std::string& path, const TargetSpec& spec) const {
+    const toml::node* session = table.get("session");
+    std::string session_path = path + ".session";
+    if (!session && defaults_table_ && defaults_table_->get("session")) {
+      session = defaults_table_->get("session");
+      session_path = "defaults.session";
+    }
+    const ProtocolEntry* protocol = findProtocol(spec.protocol);
+    if (session) {
+      for (const auto& [name, value] : *session->as_table()) {
+        const std::string key_path = session_path + "." + std::string(name.str());
+        const auto takes = [&](const ProtocolEntry& entry) { return contains(entry.session_keys, name.str()); };
+        bool known = false;
+        if (protocol) {
+          known = takes(*protocol);
+        } else {
+          for (const auto& entry : protocolTable()) known = known || takes(entry);
+        }
+        if (!known) {
+          std::string allowed;
+          if (protocol) {
+            for (const auto& word : protocol->session_keys) allowed += (allowed.empty() ? "" : ", ") + std::string(word);
+          }
+          fail(name.source().begin.line ? name.source() : value.source(), key_path,
+               "is not a session option of protocol \"" + spec.protocol + "\"" +
+                   (protocol ? " (it takes: " + (allowed.empty() ? std::string("none") : allowed) + ")" : ""));
+        }
+        if (protocol && protocol->check_session_value) {
+          const nlohmann::json parsed = nlohmann::json::parse(spec.session_json, nullptr, false);
+          if (parsed.is_object() && parsed.contains(std::string(name.str()))) {
+            const std::string problem = protocol->check_session_value(name.str(), parsed[std::string(name.str())]);
+            if (!problem.empty()) fail(value, key_path, problem);
+          }
+        }
+      }
+    }
+    if (protocol && !protocol->takes_subscribe && !spec.subscribe.empty()) {
+      const toml::node* at = table.get("subscribe") ? table.get("subscribe") : table.get("name");
+      fail(*at, path + ".subscribe", "protocol \"" + spec.protocol + "\" has nothing to subscribe to");
+    }
+  }
+
   // Rules that involve more than one key, checked after defaults merged in.
   void validate(const toml::table& table, const std::string& path, const TargetSpec& spec) const {
+    validateProtocolOptions(table, path, spec);
     const toml::node& where = table.get("connections") ? *table.get("connections") : *table.get("name");
     if (spec.connections == 0 && !spec.idle_probe) {
       fail(where, path + ".connections", "is 0 and idle_probe is off: the target would hold nothing");
@@ -470,6 +561,7 @@ class Parser {
 
   std::string source_;
   const EnvLookup& env_;
+  const toml::table* defaults_table_ = nullptr;
 };
 
 }  // namespace

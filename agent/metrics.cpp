@@ -1,5 +1,7 @@
 #include "metrics.h"
 
+#include <algorithm>
+
 namespace wsprobe {
 
 namespace {
@@ -27,8 +29,9 @@ MetricFamilies::MetricFamilies(prometheus::Registry& registry)
                               .Register(registry)),
       connection_failures(BuildCounter()
                               .Name("wsprobe_connection_failures_total")
-                              .Help("Connection attempts that never opened, by stage "
-                                    "(dns, tcp, tls, http, timeout, protocol) and HTTP status.")
+                              .Help("Connection attempts that never opened, by stage (dns, "
+                                    "tcp, tls, http, timeout, protocol, session, config) and "
+                                    "status (HTTP status, or the protocol's code).")
                               .Register(registry)),
       reconnects(BuildCounter()
                      .Name("wsprobe_reconnects_total")
@@ -62,6 +65,25 @@ MetricFamilies::MetricFamilies(prometheus::Registry& registry)
                         .Name("wsprobe_messages_sent_total")
                         .Help("Data frames sent.")
                         .Register(registry)),
+      app_rtt(BuildHistogram()
+                  .Name("wsprobe_app_rtt_seconds")
+                  .Help("Round trip of the application protocol's own request/reply (graphql-ws "
+                        "ping/pong, MQTT PINGREQ/PINGRESP, Phoenix heartbeat, STOMP receipt, "
+                        "acknowledged events).")
+                  .Register(registry)),
+      message_gap(BuildHistogram()
+                      .Name("wsprobe_message_gap_seconds")
+                      .Help("Time between consecutive server data messages on a connection.")
+                      .Register(registry)),
+      tcp_rtt(BuildHistogram()
+                  .Name("wsprobe_tcp_rtt_seconds")
+                  .Help("The kernel's smoothed TCP round-trip time (TCP_INFO), read at each "
+                        "heartbeat answer.")
+                  .Register(registry)),
+      tcp_retransmits(BuildCounter()
+                          .Name("wsprobe_tcp_retransmits_total")
+                          .Help("TCP retransmissions on held connections (TCP_INFO).")
+                          .Register(registry)),
       build_info(BuildGauge()
                      .Name("wsprobe_build_info")
                      .Help("Build information; the value is always 1.")
@@ -101,7 +123,28 @@ const prometheus::Histogram::BucketBoundaries& handshakeBuckets() {
   return buckets;
 }
 
+const prometheus::Histogram::BucketBoundaries& messageGapBuckets() {
+  static const prometheus::Histogram::BucketBoundaries buckets{
+      0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
+  return buckets;
+}
+
 namespace {
+// Distinct failure statuses kept per target and stage before "other".
+constexpr std::size_t kMaxStatuses = 16;
+constexpr std::size_t kMaxStatusLength = 32;
+
+std::string labelSafe(const std::string& status) {
+  std::string out;
+  for (const char c : status) {
+    if (out.size() == kMaxStatusLength) break;
+    const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '-' || c == '.';
+    out += safe ? c : '_';
+  }
+  return out;
+}
+
 prometheus::Labels baseLabels(const TargetSpec& spec, const std::string& location) {
   prometheus::Labels labels(spec.labels.begin(), spec.labels.end());
   labels["target"] = spec.name;
@@ -125,6 +168,10 @@ TargetSeries::TargetSeries(MetricFamilies& families, const TargetSpec& spec,
       handshake(families.handshake_duration.Add(baseLabels(spec, location), handshakeBuckets())),
       messages_received(families.messages_received.Add(baseLabels(spec, location))),
       messages_sent(families.messages_sent.Add(baseLabels(spec, location))),
+      app_rtt(families.app_rtt.Add(baseLabels(spec, location), rttBuckets())),
+      message_gap(families.message_gap.Add(baseLabels(spec, location), messageGapBuckets())),
+      tcp_rtt(families.tcp_rtt.Add(baseLabels(spec, location), rttBuckets())),
+      tcp_retransmits(families.tcp_retransmits.Add(baseLabels(spec, location))),
       families_(families),
       labels_(baseLabels(spec, location)) {
   for (const auto mode : {ConnectionMode::heartbeat, ConnectionMode::idle}) {
@@ -145,6 +192,10 @@ TargetSeries::~TargetSeries() {
   families_.handshake_duration.Remove(&handshake);
   families_.messages_received.Remove(&messages_received);
   families_.messages_sent.Remove(&messages_sent);
+  families_.app_rtt.Remove(&app_rtt);
+  families_.message_gap.Remove(&message_gap);
+  families_.tcp_rtt.Remove(&tcp_rtt);
+  families_.tcp_retransmits.Remove(&tcp_retransmits);
   for (std::size_t i = 0; i < 2; ++i) {
     families_.connections_open.Remove(open_[i]);
     families_.connections_desired.Remove(desired_[i]);
@@ -156,12 +207,17 @@ TargetSeries::~TargetSeries() {
   if (idle_timeout_) families_.idle_timeout.Remove(idle_timeout_);
 }
 
-prometheus::Counter& TargetSeries::failures(FailureStage stage, int http_status) {
-  auto& counter = failures_[{stage, http_status}];
+prometheus::Counter& TargetSeries::failures(FailureStage stage, const std::string& status) {
+  std::string label = labelSafe(status);
+  if (!failures_.count({stage, label})) {
+    const auto same_stage = std::count_if(failures_.begin(), failures_.end(),
+                                          [&](const auto& entry) { return entry.first.first == stage; });
+    if (static_cast<std::size_t>(same_stage) >= kMaxStatuses) label = "other";
+  }
+  auto& counter = failures_[{stage, label}];
   if (!counter) {
     counter = &families_.connection_failures.Add(
-        with({{"stage", std::string(toString(stage))},
-              {"status", http_status ? std::to_string(http_status) : std::string()}}));
+        with({{"stage", std::string(toString(stage))}, {"status", label}}));
   }
   return *counter;
 }

@@ -36,6 +36,10 @@ class MetricFamilies {
   prometheus::Family<prometheus::Gauge>& idle_timeout;
   prometheus::Family<prometheus::Counter>& messages_received;
   prometheus::Family<prometheus::Counter>& messages_sent;
+  prometheus::Family<prometheus::Histogram>& app_rtt;
+  prometheus::Family<prometheus::Histogram>& message_gap;
+  prometheus::Family<prometheus::Histogram>& tcp_rtt;
+  prometheus::Family<prometheus::Counter>& tcp_retransmits;
   prometheus::Family<prometheus::Gauge>& build_info;
   prometheus::Family<prometheus::Gauge>& config_last_reload_successful;
   prometheus::Family<prometheus::Gauge>& config_last_reload_success_timestamp;
@@ -45,6 +49,7 @@ class MetricFamilies {
 const prometheus::Histogram::BucketBoundaries& lifetimeBuckets();
 const prometheus::Histogram::BucketBoundaries& rttBuckets();
 const prometheus::Histogram::BucketBoundaries& handshakeBuckets();
+const prometheus::Histogram::BucketBoundaries& messageGapBuckets();
 
 // The series of one target. Removes them from the families when destroyed.
 class TargetSeries {
@@ -67,8 +72,15 @@ class TargetSeries {
   prometheus::Histogram& handshake;
   prometheus::Counter& messages_received;
   prometheus::Counter& messages_sent;
+  prometheus::Histogram& app_rtt;
+  prometheus::Histogram& message_gap;
+  prometheus::Histogram& tcp_rtt;
+  prometheus::Counter& tcp_retransmits;
   // Created on first use: one series per label combination that happened.
-  prometheus::Counter& failures(FailureStage stage, int http_status);
+  // `status` comes from the network (an HTTP status, a protocol's code or
+  // reason): it is cut to a label-safe word, and past a few distinct values
+  // per target it becomes "other", so a hostile server cannot grow series.
+  prometheus::Counter& failures(FailureStage stage, const std::string& status);
   prometheus::Counter& disconnects(ConnectionMode mode, int code, CloseCause cause);
   prometheus::Gauge& idleTimeout();
   // The estimate no longer holds (the target changed): the series goes.
@@ -84,7 +96,7 @@ class TargetSeries {
   prometheus::Gauge* desired_[2];
   prometheus::Counter* reconnects_[2];
   prometheus::Histogram* lifetime_[2];
-  std::map<std::pair<FailureStage, int>, prometheus::Counter*> failures_;
+  std::map<std::pair<FailureStage, std::string>, prometheus::Counter*> failures_;
   std::map<std::tuple<ConnectionMode, int, CloseCause>, prometheus::Counter*> disconnects_;
   prometheus::Gauge* idle_timeout_ = nullptr;
 };

@@ -12,6 +12,9 @@ double seconds(Duration duration) { return std::chrono::duration<double>(duratio
 
 std::string describe(const ConnectionFailure& failure) {
   if (failure.stage == FailureStage::http) return "HTTP " + std::to_string(failure.http_status);
+  if (failure.stage == FailureStage::session) {
+    return "session refused (" + failure.session_status + "): " + failure.detail;
+  }
   return std::string(toString(failure.stage)) + ": " + failure.detail;
 }
 }  // namespace
@@ -26,16 +29,31 @@ void TargetReporter::onAttempt(ConnectionMode mode, bool replacing) {
 }
 
 void TargetReporter::onFailure(ConnectionMode mode, const ConnectionFailure& failure) {
-  series_.failures(failure.stage, failure.http_status).Increment();
+  series_.failures(failure.stage, failure.status()).Increment();
   ++failures_in_a_row_;
-  spdlog::debug("connection attempt failed target={} mode={} stage={} status={} detail={:?}", name_,
-                toString(mode), toString(failure.stage), failure.http_status, failure.detail);
+  spdlog::debug("connection attempt failed target={} mode={} stage={} status={:?} detail={:?}", name_,
+                toString(mode), toString(failure.stage), failure.status(), failure.detail);
   if (failures_in_a_row_ == 3 && !up_) {
     spdlog::warn("target {} down after {} failed attempts: {}", name_, failures_in_a_row_,
                  describe(failure));
   }
   events_.add({ConnectionEvent::Kind::handshake_failure, std::chrono::system_clock::now(), name_,
                mode, std::nullopt, failure, std::nullopt});
+}
+
+void TargetReporter::onAppRoundTrip(Duration rtt) { series_.app_rtt.Observe(seconds(rtt)); }
+
+void TargetReporter::onMessageGap(Duration gap) { series_.message_gap.Observe(seconds(gap)); }
+
+void TargetReporter::onTcpPath(Duration smoothed_rtt, std::uint32_t new_retransmits) {
+  series_.tcp_rtt.Observe(seconds(smoothed_rtt));
+  if (new_retransmits > 0) series_.tcp_retransmits.Increment(new_retransmits);
+}
+
+void TargetReporter::onProtocolDetected(std::string_view protocol) {
+  spdlog::info("target {} speaks {} (protocol = \"auto\" decided from the URL, the subprotocol "
+               "and the server's first message)",
+               name_, protocol);
 }
 
 void TargetReporter::onOpen(ConnectionMode mode, Duration handshake) {

@@ -29,6 +29,10 @@ class TargetReporter final : public ProbeObserver {
   void onMessageSent() override;
   void onMessageReceived() override;
   void onIdleTimeoutEstimate(double seconds) override;
+  void onAppRoundTrip(Duration rtt) override;
+  void onMessageGap(Duration gap) override;
+  void onTcpPath(Duration smoothed_rtt, std::uint32_t new_retransmits) override;
+  void onProtocolDetected(std::string_view protocol) override;
 
   // The target changed but keeps its series (same labels): the configured
   // counts follow the new spec, and an idle-timeout estimate of the old path

@@ -78,6 +78,7 @@ json endJson(const ConnectionEnd& end) {
 json failureJson(const ConnectionFailure& failure) {
   json out = {{"stage", std::string(toString(failure.stage))}, {"detail", failure.detail}};
   if (failure.http_status) out["status"] = failure.http_status;
+  if (!failure.session_status.empty()) out["status"] = failure.session_status;
   return out;
 }
 
@@ -97,6 +98,7 @@ std::string describeEnd(const ConnectionEnd& end) {
 std::string describeFailure(const ConnectionFailure& failure) {
   std::string out(toString(failure.stage));
   if (failure.http_status) out += " " + std::to_string(failure.http_status);
+  if (!failure.session_status.empty()) out += " " + failure.session_status;
   if (!failure.detail.empty()) out += ": " + failure.detail;
   return out;
 }
@@ -131,6 +133,8 @@ std::string targetsJson(const std::vector<TargetView>& targets) {
           connection.last_failure ? failureJson(*connection.last_failure) : json(nullptr);
       item["next_retry_seconds"] =
           connection.next_retry_in ? json(seconds(*connection.next_retry_in)) : json(nullptr);
+      item["last_message_age_seconds"] =
+          connection.last_message_age ? json(seconds(*connection.last_message_age)) : json(nullptr);
       connections.push_back(std::move(item));
     }
     int heartbeat_total = 0;
@@ -139,6 +143,10 @@ std::string targetsJson(const std::vector<TargetView>& targets) {
     const int idle_open = openCount(target.status, ConnectionMode::idle, &idle_total);
     json item = {{"target", target.status.name},
                  {"up", target.status.up},
+                 {"protocol", target.status.protocol},
+                 {"protocol_in_use", target.status.protocol_in_use.empty()
+                                         ? json(nullptr)
+                                         : json(target.status.protocol_in_use)},
                  {"labels", target.labels},
                  {"open_connections", {{"heartbeat", heartbeat_open}, {"idle", idle_open}}},
                  {"desired_connections", {{"heartbeat", heartbeat_total}, {"idle", idle_total}}},
@@ -204,7 +212,7 @@ std::string statusPage(const std::vector<TargetView>& targets,
           "</head><body><h1>wsprobe "
        << htmlEscape(version) << "</h1><p class=\"muted\">" << isoTime(now) << " · " << targets.size()
        << " targets · refreshes every 10 s</p>"
-       << "<h2>Targets</h2><table id=\"targets\"><tr><th>target</th><th>labels</th><th>state</th>"
+       << "<h2>Targets</h2><table id=\"targets\"><tr><th>target</th><th>protocol</th><th>labels</th><th>state</th>"
           "<th>open</th><th>last RTT</th><th>last close</th><th>idle timeout</th>"
           "<th>connections</th></tr>";
   for (const auto& target : targets) {
@@ -219,7 +227,10 @@ std::string statusPage(const std::vector<TargetView>& targets,
     const int idle_open = openCount(status, ConnectionMode::idle, &idle_total);
 
     page << "<tr class=\"target\"><td class=\"name\">" << htmlEscape(status.name)
-         << "</td><td class=\"labels\">";
+         << "</td><td class=\"protocol\">"
+         << htmlEscape(status.protocol_in_use.empty() ? status.protocol : status.protocol_in_use);
+    if (status.protocol == "auto" && !status.protocol_in_use.empty()) page << " <span class=\"muted\">(auto)</span>";
+    page << "</td><td class=\"labels\">";
     for (const auto& [name, value] : target.labels) {
       page << "<div>" << htmlEscape(name) << "=" << htmlEscape(value) << "</div>";
     }

@@ -17,6 +17,7 @@ std::string_view toString(CloseCause cause) {
     case CloseCause::pong_timeout: return "pong_timeout";
     case CloseCause::protocol_error: return "protocol_error";
     case CloseCause::agent: return "agent";
+    case CloseCause::stale: return "stale";
   }
   return "unknown";
 }
@@ -29,8 +30,16 @@ std::string_view toString(FailureStage stage) {
     case FailureStage::http: return "http";
     case FailureStage::timeout: return "timeout";
     case FailureStage::protocol: return "protocol";
+    case FailureStage::session: return "session";
+    case FailureStage::config: return "config";
   }
   return "unknown";
+}
+
+std::string ConnectionFailure::status() const {
+  if (stage == FailureStage::http && http_status != 0) return std::to_string(http_status);
+  if (stage == FailureStage::session) return session_status;
+  return {};
 }
 
 ConnectionEnd classify(const CloseObservation& seen, ConnectionMode mode, Duration lifetime) {
@@ -43,6 +52,10 @@ ConnectionEnd classify(const CloseObservation& seen, ConnectionMode mode, Durati
     end.code = *seen.agent_close_code;
     end.cause = CloseCause::agent;
     end.reason = "closed by wsprobe";
+  } else if (seen.stale_close_code) {
+    end.code = *seen.stale_close_code;
+    end.cause = CloseCause::stale;
+    end.reason = "no server data message within message_timeout";
   } else if (seen.pong_overdue) {
     end.code = close_code::abnormal;
     end.cause = CloseCause::pong_timeout;
@@ -51,6 +64,12 @@ ConnectionEnd classify(const CloseObservation& seen, ConnectionMode mode, Durati
     end.code = *seen.protocol_close_code;
     end.cause = CloseCause::protocol_error;
     end.reason = "server broke the protocol";
+  } else if (seen.session_end_code) {
+    // The protocol broke (1002) or the server ended the session in-band.
+    end.code = *seen.session_end_code;
+    end.cause = end.code == close_code::protocol_error ? CloseCause::protocol_error
+                                                        : CloseCause::server_close;
+    end.reason = seen.session_end_detail;
   } else if (seen.server_close_code) {
     end.code = *seen.server_close_code;
     end.cause = CloseCause::server_close;

@@ -19,9 +19,12 @@ enum class CloseCause {
   pong_timeout,    // no heartbeat answer in time: wsprobe dropped it
   protocol_error,  // the server broke the protocol; wsprobe closed
   agent,           // wsprobe closed on purpose (shutdown, reload, removal)
+  stale,           // no server data message within message_timeout: wsprobe closed it
 };
 
-enum class FailureStage { dns, tcp, tls, http, timeout, protocol };
+// session: the application protocol's handshake (after the 101) failed;
+// config: a credential file could not be read before the attempt.
+enum class FailureStage { dns, tcp, tls, http, timeout, protocol, session, config };
 
 std::string_view toString(ConnectionMode mode);
 std::string_view toString(CloseCause cause);
@@ -50,6 +53,13 @@ struct ConnectionFailure {
   FailureStage stage = FailureStage::tcp;
   int http_status = 0;  // set for stage http
   std::string detail;   // for logs and the API
+  // Stage session: the protocol's code or short reason ("4403", "connack_5",
+  // "error_frame", "timeout").
+  std::string session_status;
+
+  // The `status` label: the HTTP status for stage http, the protocol's code
+  // for stage session, else empty.
+  std::string status() const;
 };
 
 // What the engine learned when a connection ended; classify() turns it into
@@ -60,6 +70,11 @@ struct CloseObservation {
   bool pong_overdue = false;             // wsprobe dropped it for a missing answer
   std::optional<int> agent_close_code;   // wsprobe closed it on purpose with this code
   std::optional<int> protocol_close_code;  // wsprobe closed it for a protocol violation
+  std::optional<int> stale_close_code;     // wsprobe closed it for no data in message_timeout
+  // The application protocol ended the session in-band (a Socket.IO
+  // DISCONNECT, a SignalR close message): the code it asked for, and why.
+  std::optional<int> session_end_code;
+  std::string session_end_detail;
 };
 
 ConnectionEnd classify(const CloseObservation& seen, ConnectionMode mode, Duration lifetime);

@@ -14,7 +14,7 @@ namespace wsprobe {
 
 class DeadlineQueue {
  public:
-  using TimePoint = Duration;
+  using TimePoint = wsprobe::TimePoint;
   using Key = std::uint32_t;
 
   // Wake `key` at `when`, replacing any earlier request for it.

@@ -5,6 +5,8 @@
 #include <ev.h>
 #endif
 #include <openssl/x509.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -22,8 +24,8 @@
 #include <thread>
 #include <unordered_map>
 
-#include "held_connection.h"
-#include "probed_target.h"
+#include "probes/held_connection.h"
+#include "probes/probed_target.h"
 
 namespace wsprobe {
 
@@ -35,7 +37,8 @@ constexpr const char* kProtocolName = "wsprobe-client";
 // arrive in pieces and are put together again (HeldConnection::onData).
 constexpr std::size_t kReceiveBuffer = 256;
 
-Duration monotonicNow() { return std::chrono::microseconds(lws_now_usecs()); }
+// lws_now_usecs() reads CLOCK_MONOTONIC, the clock of steady_clock.
+TimePoint monotonicNow() { return TimePoint(std::chrono::microseconds(lws_now_usecs())); }
 
 int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len);
 
@@ -95,7 +98,10 @@ struct Engine::Impl final : ConnectionHost {
     lws_sorted_usec_list_t sul;  // first member: the callback casts back
     Impl* impl;
   } timer{};
-  std::optional<Duration> timer_armed_for;
+  std::optional<TimePoint> timer_armed_for;
+  // Frames are written from here: libwebsockets wants LWS_PRE bytes of room
+  // before the payload. Service thread only.
+  std::vector<unsigned char> write_buffer;
   // Attempts holding a place among those in flight, and those waiting for
   // one (FIFO; an entry whose connection has gone or started is skipped).
   int attempts_in_flight = 0;
@@ -112,7 +118,11 @@ struct Engine::Impl final : ConnectionHost {
 
   // ConnectionHost
   void connect(HeldConnection& connection) override;
-  void wakeAt(DeadlineQueue::Key key, Duration when) override;
+  void wakeAt(DeadlineQueue::Key key, TimePoint when) override;
+  void requestWritable(HeldConnection& connection) override;
+  bool write(HeldConnection& connection, WireFrame frame, std::string_view payload) override;
+  void abort(HeldConnection& connection) override;
+  std::optional<TcpPathStats> tcpStats(HeldConnection& connection) override;
   bool admitAttempt(DeadlineQueue::Key key) override;
   void attemptSettled() override;
   static void admitQueued(lws_sorted_usec_list_t* sul);
@@ -127,16 +137,16 @@ struct Engine::Impl final : ConnectionHost {
   void serve();
   void serviceOnce();
   // Arms the one timer for the earliest deadline (or `also_at`, if sooner).
-  void armTimer(std::optional<Duration> also_at = std::nullopt);
+  void armTimer(std::optional<TimePoint> also_at = std::nullopt);
   void onTimer();
   static void timerFired(lws_sorted_usec_list_t* sul);
 #if defined(LWS_WITH_LIBEV)
   ev_timer deadline_timer{};
   static void deadlineTimerFired(struct ev_loop*, ev_timer* watcher, int);
-  std::optional<Duration> serveLibraryTimers(Duration now);
+  std::optional<TimePoint> serveLibraryTimers(TimePoint now);
 #endif
 
-  DeadlineQueue::Key newSlot(ProbedTarget& target, ConnectionMode mode);
+  DeadlineQueue::Key newSlot(ProbedTarget& target, ConnectionMode mode, int index);
   void release(DeadlineQueue::Key key);
   lws_vhost* vhostFor(const TlsSettings& tls);
   void add(const TargetSpec& spec, std::shared_ptr<ProbeObserver> observer);
@@ -175,7 +185,7 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
 
   auto* connection = static_cast<HeldConnection*>(user);
   if (!connection) return 0;
-  const Duration now = monotonicNow();
+  const TimePoint now = monotonicNow();
   switch (reason) {
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
       connection->onHandshakeRequestSent();
@@ -207,15 +217,22 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
       connection->onConnectError(now, message, status);
       return 0;
     }
-    case LWS_CALLBACK_CLIENT_ESTABLISHED:
-      connection->onEstablished(now);
+    case LWS_CALLBACK_CLIENT_ESTABLISHED: {
+      char picked[128] = {0};
+      const int n = lws_hdr_copy(wsi, picked, sizeof picked, WSI_TOKEN_PROTOCOL);
+      connection->onEstablished(now, std::string_view(picked, n > 0 ? static_cast<std::size_t>(n) : 0));
       return 0;
+    }
     case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
       connection->onPong(std::string_view(static_cast<const char*>(in), len), now);
       return 0;
     case LWS_CALLBACK_CLIENT_RECEIVE:
+      // first/final per piece: libwebsockets hands a frame over in chunks
+      // (remaining_packet_payload) and a message in fragments.
       connection->onData(std::string_view(static_cast<const char*>(in), len),
-                         lws_is_final_fragment(wsi) != 0, now);
+                         lws_frame_is_binary(wsi) ? MessageKind::binary : MessageKind::text,
+                         lws_is_first_fragment(wsi) != 0,
+                         lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0, now);
       return 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
       connection->onPeerClose(static_cast<const unsigned char*>(in), len);
@@ -226,14 +243,16 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
     case LWS_CALLBACK_CLOSED_CLIENT_HTTP: {
       // A close we did not see coming from the peer, with a close payload of
       // our own recorded: libwebsockets rejected a frame (protocol error).
-      if (connection->phase() == HeldConnection::Phase::open && lws_get_close_length(wsi) >= 2) {
+      const bool upgraded = connection->phase() == HeldConnection::Phase::open ||
+                            connection->phase() == HeldConnection::Phase::session;
+      if (upgraded && lws_get_close_length(wsi) >= 2) {
         const unsigned char* payload = lws_get_close_payload(wsi);
         const int code = (payload[0] << 8) | payload[1];
         if (code == close_code::protocol_error || code == close_code::invalid_payload ||
             code == close_code::message_too_big) {
           connection->onProtocolViolation(code);
         }
-      } else if (connection->phase() == HeldConnection::Phase::open && !connection->sawPeerClose() &&
+      } else if (upgraded && !connection->sawPeerClose() &&
                  peerStillConnected(wsi)) {
         connection->onProtocolViolation(close_code::protocol_error);
       }
@@ -242,7 +261,7 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
     }
     case LWS_CALLBACK_WSI_DESTROY: {
       auto* impl = static_cast<Engine::Impl*>(lws_context_user(lws_get_context(wsi)));
-      if (connection->onWsiDestroyed(wsi, now) && impl) impl->release(connection->key());
+      if (connection->onTransportDestroyed(wsi, now) && impl) impl->release(connection->key());
       return 0;
     }
     default:
@@ -268,7 +287,7 @@ void Engine::Impl::connect(HeldConnection& connection) {
   info.ietf_version_or_minus_one = -1;
   info.userdata = &connection;
   info.retry_and_idle_policy = &kNoValidityChecks;
-  info.pwsi = &connection.wsiSlot();
+  info.pwsi = &connection.transportSlot();
   if (spec.url.secure) {
     info.ssl_connection = LCCSCF_USE_SSL;
     if (spec.tls.insecure_skip_verify) {
@@ -281,13 +300,53 @@ void Engine::Impl::connect(HeldConnection& connection) {
   lws_client_connect_via_info(&info);
 }
 
-void Engine::Impl::wakeAt(DeadlineQueue::Key key, Duration when) {
+void Engine::Impl::requestWritable(HeldConnection& connection) {
+  if (lws* wsi = connection.transportSlot()) lws_callback_on_writable(wsi);
+}
+
+bool Engine::Impl::write(HeldConnection& connection, WireFrame frame, std::string_view payload) {
+  lws* wsi = connection.transportSlot();
+  if (!wsi) return false;
+  if (frame == WireFrame::close) {
+    const int code = payload.size() >= 2 ? (static_cast<unsigned char>(payload[0]) << 8) |
+                                               static_cast<unsigned char>(payload[1])
+                                         : close_code::normal;
+    lws_close_reason(wsi, static_cast<lws_close_status>(code), nullptr, 0);
+    return true;
+  }
+  write_buffer.resize(LWS_PRE + payload.size());
+  std::copy(payload.begin(), payload.end(), write_buffer.begin() + LWS_PRE);
+  lws_write_protocol protocol = LWS_WRITE_TEXT;
+  if (frame == WireFrame::ping) protocol = LWS_WRITE_PING;
+  if (frame == WireFrame::binary) protocol = LWS_WRITE_BINARY;
+  return lws_write(wsi, write_buffer.data() + LWS_PRE, payload.size(), protocol) >= 0;
+}
+
+void Engine::Impl::abort(HeldConnection& connection) {
+  if (lws* wsi = connection.transportSlot()) lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+std::optional<TcpPathStats> Engine::Impl::tcpStats(HeldConnection& connection) {
+  lws* wsi = connection.transportSlot();
+  if (!wsi) return std::nullopt;
+  const lws_sockfd_type fd = lws_get_socket_fd(wsi);
+  if (fd < 0) return std::nullopt;
+  tcp_info info{};
+  socklen_t length = sizeof info;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return std::nullopt;
+  TcpPathStats stats;
+  stats.smoothed_rtt = std::chrono::microseconds(info.tcpi_rtt);
+  stats.total_retransmits = info.tcpi_total_retrans;
+  return stats;
+}
+
+void Engine::Impl::wakeAt(DeadlineQueue::Key key, TimePoint when) {
   deadlines.schedule(key, when);
   if (!timer_armed_for || when < *timer_armed_for) armTimer();
 }
 
-void Engine::Impl::armTimer(std::optional<Duration> also_at) {
-  std::optional<Duration> next = deadlines.next();
+void Engine::Impl::armTimer(std::optional<TimePoint> also_at) {
+  std::optional<TimePoint> next = deadlines.next();
   if (also_at && (!next || *also_at < *next)) next = also_at;
   timer_armed_for = next;
 #if defined(LWS_WITH_LIBEV)
@@ -319,7 +378,7 @@ void Engine::Impl::deadlineTimerFired(struct ev_loop*, ev_timer* watcher, int) {
 // moved later but never earlier, and then run late. This timer, on the loop
 // wsprobe owns, runs them when they are due (and is never inside an lws
 // callback when it does). Returns when the next one is due.
-std::optional<Duration> Engine::Impl::serveLibraryTimers(Duration now) {
+std::optional<TimePoint> Engine::Impl::serveLibraryTimers(TimePoint now) {
   const int ms = lws_service_adjust_timeout(context, 1000, 0);
   // 0: a connection wants forced service, which the glue's idle watcher does.
   return now + std::chrono::milliseconds(ms > 0 ? ms : 50);
@@ -328,7 +387,7 @@ std::optional<Duration> Engine::Impl::serveLibraryTimers(Duration now) {
 
 void Engine::Impl::onTimer() {
   timer_armed_for.reset();
-  Duration now = monotonicNow();
+  const TimePoint now = monotonicNow();
 #if defined(LWS_WITH_LIBEV)
   serveLibraryTimers(now);
 #endif
@@ -339,7 +398,7 @@ void Engine::Impl::onTimer() {
   for (const auto key : due_keys) {
     if (key < slots.size() && slots[key]) slots[key]->onDeadline(now, settings.timer_slack);
   }
-  std::optional<Duration> library_next;
+  std::optional<TimePoint> library_next;
 #if defined(LWS_WITH_LIBEV)
   // Again: what the deadlines just did (a kill, a connect) may be due now.
   library_next = serveLibraryTimers(monotonicNow());
@@ -365,7 +424,7 @@ void Engine::Impl::attemptSettled() {
 
 void Engine::Impl::admitQueued(lws_sorted_usec_list_t* sul) {
   Impl& impl = *reinterpret_cast<TimerHook*>(sul)->impl;
-  const Duration now = monotonicNow();
+  const TimePoint now = monotonicNow();
   while (impl.attempts_in_flight < impl.settings.max_attempts_in_flight && !impl.waiting_for_place.empty()) {
     const auto key = impl.waiting_for_place.front();
     impl.waiting_for_place.pop_front();
@@ -377,7 +436,7 @@ void Engine::Impl::admitQueued(lws_sorted_usec_list_t* sul) {
   }
 }
 
-DeadlineQueue::Key Engine::Impl::newSlot(ProbedTarget& target, ConnectionMode mode) {
+DeadlineQueue::Key Engine::Impl::newSlot(ProbedTarget& target, ConnectionMode mode, int index) {
   DeadlineQueue::Key key;
   if (!free_keys.empty()) {
     key = free_keys.back();
@@ -386,7 +445,7 @@ DeadlineQueue::Key Engine::Impl::newSlot(ProbedTarget& target, ConnectionMode mo
     key = static_cast<DeadlineQueue::Key>(slots.size());
     slots.emplace_back();
   }
-  slots[key] = std::make_unique<HeldConnection>(target, mode, key, *this);
+  slots[key] = std::make_unique<HeldConnection>(target, mode, index, key, *this);
   return key;
 }
 
@@ -428,11 +487,13 @@ void Engine::Impl::add(const TargetSpec& spec, std::shared_ptr<ProbeObserver> ob
                                         static_cast<int>(encoded.size()));
     if (n > 0) target->basic_authorization = "Basic " + encoded.substr(0, static_cast<std::size_t>(n));
   }
-  const Duration now = monotonicNow();
+  const TimePoint now = monotonicNow();
   for (int i = 0; i < spec.connections; ++i) {
-    target->connections.push_back(newSlot(*target, ConnectionMode::heartbeat));
+    target->connections.push_back(newSlot(*target, ConnectionMode::heartbeat, i));
   }
-  if (spec.idle_probe) target->connections.push_back(newSlot(*target, ConnectionMode::idle));
+  if (spec.idle_probe) {
+    target->connections.push_back(newSlot(*target, ConnectionMode::idle, spec.connections));
+  }
   ProbedTarget& held = *target;
   targets[spec.name] = std::move(target);
   for (const auto key : held.connections) slots[key]->begin(now);
@@ -441,19 +502,19 @@ void Engine::Impl::add(const TargetSpec& spec, std::shared_ptr<ProbeObserver> ob
 void Engine::Impl::remove(const std::string& name, int code) {
   auto found = targets.find(name);
   if (found == targets.end()) return;
-  const Duration now = monotonicNow();
+  const TimePoint now = monotonicNow();
   for (const auto key : found->second->connections) {
     HeldConnection& connection = *slots[key];
     connection.closeByAgent(code, now);
     connection.detach();
-    if (!connection.hasWsi()) release(key);
+    if (!connection.hasTransport()) release(key);
   }
   targets.erase(found);
 }
 
 bool Engine::Impl::anyConnectionLive() const {
   return std::any_of(slots.begin(), slots.end(),
-                     [](const auto& slot) { return slot && slot->hasWsi(); });
+                     [](const auto& slot) { return slot && slot->hasTransport(); });
 }
 
 void Engine::Impl::post(std::function<void()> command) {
@@ -596,11 +657,13 @@ void Engine::shutdown(Duration grace) {
 std::vector<TargetStatus> Engine::status() {
   std::vector<TargetStatus> result;
   impl_->postAndWait([&, impl = impl_.get()] {
-    const Duration now = monotonicNow();
+    const TimePoint now = monotonicNow();
     for (const auto& [name, target] : impl->targets) {
       TargetStatus status;
       status.name = name;
       status.up = target->up();
+      status.protocol = target->spec.protocol;
+      status.protocol_in_use = target->protocol ? std::string(target->protocol->name) : target->protocol_in_use;
       for (const auto key : target->connections) status.connections.push_back(impl->slots[key]->status(now));
       result.push_back(std::move(status));
     }

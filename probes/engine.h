@@ -20,17 +20,20 @@ namespace wsprobe {
 // A point-in-time view of one held connection, for the API and status page.
 struct ConnectionStatus {
   ConnectionMode mode = ConnectionMode::heartbeat;
-  std::string state;         // "waiting", "connecting", "open", "closing"
+  std::string state;         // "waiting", "connecting", "session", "open", "closing"
   Duration age{};            // since open (state "open") or since the attempt started
   std::optional<Duration> last_rtt;
   std::optional<ConnectionEnd> last_end;
   std::optional<ConnectionFailure> last_failure;
   std::optional<Duration> next_retry_in;  // state "waiting"
+  std::optional<Duration> last_message_age;  // since the last server data message (open)
 };
 
 struct TargetStatus {
   std::string name;
   bool up = false;
+  std::string protocol;         // as configured ("auto", "raw", "socketio", ...)
+  std::string protocol_in_use;  // what "auto" decided, or the configured one; empty: not yet known
   std::vector<ConnectionStatus> connections;
 };
 

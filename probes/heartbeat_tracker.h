@@ -14,7 +14,7 @@ namespace wsprobe {
 
 class HeartbeatTracker {
  public:
-  using TimePoint = Duration;  // monotonic time since an arbitrary origin
+  using TimePoint = wsprobe::TimePoint;
 
   // Records a heartbeat sent at `now`; returns its sequence number.
   std::uint64_t sent(TimePoint now);

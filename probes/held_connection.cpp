@@ -1,25 +1,36 @@
-#include "held_connection.h"
-
-#include <libwebsockets.h>
+#include "probes/held_connection.h"
 
 #include <algorithm>
 #include <array>
 
-#include "connect_failure.h"
-#include "probed_target.h"
+#include "probes/connect_failure.h"
+#include "probes/heartbeat_schedule.h"
+#include "probes/probed_target.h"
+#include "probes/protocols/protocol_detection.h"
+#include "probes/protocols/protocol_table.h"
 
 namespace wsprobe {
 
 namespace {
-// Largest data frame kept whole for matching heartbeat_expect; longer
-// messages are counted but only their start is matched.
-constexpr std::size_t kMaxMatchedMessage = 64 * 1024;
+// Largest data message kept whole (for heartbeat_expect and the application
+// protocol's codec); longer messages are counted, and only their start is
+// looked at.
+constexpr std::size_t kMaxMessage = 64 * 1024;
+// A receive buffer that grew past this is given back after the message, so
+// an idle connection holds no large buffer.
+constexpr std::size_t kKeptBuffer = 1024;
+constexpr auto kCloseWait = std::chrono::milliseconds(1500);
+
+std::string closePayload(int code) {
+  return {static_cast<char>((code >> 8) & 0xff), static_cast<char>(code & 0xff)};
+}
 }  // namespace
 
-HeldConnection::HeldConnection(ProbedTarget& target, ConnectionMode mode, DeadlineQueue::Key key,
-                               ConnectionHost& host)
+HeldConnection::HeldConnection(ProbedTarget& target, ConnectionMode mode, int index,
+                               DeadlineQueue::Key key, ConnectionHost& host)
     : target_(&target),
       mode_(mode),
+      index_(index),
       key_(key),
       host_(host),
       backoff_(target.spec.backoff_initial, target.spec.backoff_max,
@@ -57,19 +68,22 @@ void HeldConnection::startAttempt(TimePoint now) {
   }
   phase_ = Phase::connecting;
   attempt_started_ = now;
-  reached_tls_ = reached_http_ = timed_out_ = false;
+  reached_tls_ = reached_http_ = timed_out_ = detecting_ = false;
   tls_problem_.clear();
   seen_ = {};
+  session_.reset();
+  outbox_.clear();
   target_->observer->onAttempt(mode_, replacing_);
   host_.wakeAt(key_, now + target_->spec.connect_timeout);
   host_.connect(*this);
-  // No callback and no wsi: libwebsockets refused the attempt outright.
+  // No callback and no transport: the attempt was refused outright.
   if (phase_ == Phase::connecting && wsi_ == nullptr) {
     fail(now, classifyConnectFailure("connect failed", 0, false, target_->spec.url.secure));
   }
 }
 
 void HeldConnection::onDeadline(TimePoint now, Duration slack) {
+  now_ = now;
   const TimePoint due_by = now + slack;
   if (detached()) {
     if (wsi_) kill();
@@ -84,8 +98,22 @@ void HeldConnection::onDeadline(TimePoint now, Duration slack) {
         timed_out_ = true;
         kill();
       }
-      // Should libwebsockets not report the end, look again shortly.
+      // Should the transport not report the end, look again shortly.
       host_.wakeAt(key_, now + std::chrono::seconds(1));
+      return;
+    case Phase::session:
+      if (due_by >= attempt_started_ + target_->spec.connect_timeout) {
+        failSession(now, "timeout", "the session was not ready within connect_timeout");
+        return;
+      }
+      if (session_) {
+        if (const auto wake = session_->nextWake(); wake && due_by >= *wake) {
+          session_->tick(now, *this);
+          afterSessionCall(now);
+          if (phase_ != Phase::session) return;
+        }
+      }
+      schedule(now);
       return;
     case Phase::open:
       if (mode_ == ConnectionMode::heartbeat &&
@@ -97,18 +125,35 @@ void HeldConnection::onDeadline(TimePoint now, Duration slack) {
         host_.wakeAt(key_, now + std::chrono::seconds(1));
         return;
       }
+      if (mode_ == ConnectionMode::heartbeat && target_->spec.message_timeout > Duration::zero() &&
+          due_by >= last_data_.value_or(opened_) + target_->spec.message_timeout) {
+        seen_.stale_close_code = close_code::normal;
+        closeTransport(close_code::normal, now);
+        return;
+      }
+      if (detecting_ && due_by >= detect_until_) {
+        // The server said nothing in time: raw it is.
+        detecting_ = false;
+        target_->protocolDetected(detectFromFirstMessage(target_->spec.url.path, std::nullopt));
+      }
       if (mode_ == ConnectionMode::idle && due_by >= opened_ + target_->spec.idle_probe_max) {
         target_->idleConnectionSurvived();
         closeByAgent(close_code::normal, now);
         return;
       }
       if (mode_ == ConnectionMode::heartbeat && due_by >= next_heartbeat_) {
-        // Keep to the grid the first heartbeat set, so slack does not drift.
-        next_heartbeat_ = std::max(next_heartbeat_ + target_->spec.ping_interval,
-                                   now + target_->spec.ping_interval / 2);
+        next_heartbeat_ = nextHeartbeatAt(now, target_->spec.ping_interval,
+                                          target_->heartbeatPhase(index_));
         requestHeartbeat();
       }
-      scheduleWhileOpen(now);
+      if (session_) {
+        if (const auto wake = session_->nextWake(); wake && due_by >= *wake) {
+          session_->tick(now, *this);
+          afterSessionCall(now);
+          if (phase_ != Phase::open) return;
+        }
+      }
+      schedule(now);
       return;
     case Phase::closing:
       if (wsi_) kill();
@@ -117,24 +162,33 @@ void HeldConnection::onDeadline(TimePoint now, Duration slack) {
   }
 }
 
-void HeldConnection::scheduleWhileOpen(TimePoint now) {
+void HeldConnection::schedule(TimePoint now) {
   TimePoint next = now + std::chrono::hours(24);
-  if (mode_ == ConnectionMode::heartbeat) {
+  if (phase_ == Phase::session) {
+    next = attempt_started_ + target_->spec.connect_timeout;
+  } else if (mode_ == ConnectionMode::heartbeat) {
     next = next_heartbeat_;
     if (const auto due = heartbeats_.deadline(target_->spec.pong_timeout)) next = std::min(next, *due);
+    if (target_->spec.message_timeout > Duration::zero()) {
+      next = std::min(next, last_data_.value_or(opened_) + target_->spec.message_timeout);
+    }
   } else {
     next = opened_ + target_->spec.idle_probe_max;
+  }
+  if (detecting_) next = std::min(next, detect_until_);
+  if (session_) {
+    if (const auto wake = session_->nextWake()) next = std::min(next, std::max(*wake, now));
   }
   host_.wakeAt(key_, next);
 }
 
 void HeldConnection::requestHeartbeat() {
   heartbeat_due_ = true;
-  if (wsi_) lws_callback_on_writable(wsi_);
+  if (wsi_) host_.requestWritable(*this);
 }
 
 void HeldConnection::kill() {
-  if (wsi_) lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+  if (wsi_) host_.abort(*this);
 }
 
 void HeldConnection::onTlsVerification(std::string_view problem) {
@@ -163,29 +217,143 @@ void HeldConnection::fail(TimePoint now, ConnectionFailure failure) {
   scheduleRetry(now);
 }
 
+void HeldConnection::failSession(TimePoint now, std::string_view status, std::string detail) {
+  settleAttempt();
+  ConnectionFailure failure;
+  failure.stage = FailureStage::session;
+  failure.session_status = std::string(status);
+  failure.detail = std::move(detail);
+  if (!detached()) target_->observer->onFailure(mode_, failure);
+  last_failure_ = std::move(failure);
+  closeTransport(close_code::normal, now);
+}
+
+void HeldConnection::closeTransport(int code, TimePoint now) {
+  if (phase_ == Phase::open) endOpen(now);
+  phase_ = Phase::closing;
+  session_.reset();
+  if (!wsi_) {
+    scheduleRetry(now);
+    return;
+  }
+  close_code_to_send_ = code;
+  host_.requestWritable(*this);
+  host_.wakeAt(key_, now + kCloseWait);
+}
+
 void HeldConnection::scheduleRetry(TimePoint now) {
   phase_ = Phase::waiting;
+  session_.reset();
+  outbox_.clear();
   if (detached()) return;
   retry_at_ = now + backoff_.next(host_.unitRandom());
   host_.wakeAt(key_, retry_at_);
 }
 
-void HeldConnection::onEstablished(TimePoint now) {
+void HeldConnection::onEstablished(TimePoint now, std::string_view subprotocol) {
+  now_ = now;
+  if (detached() || phase_ != Phase::connecting) return;
+  phase_ = Phase::session;
+  upgraded_ = now;
+  received_message_.clear();
+  message_truncated_ = false;
+  utf8_.reset();
+  subprotocol_ = std::string(subprotocol);
+  if (target_->protocol) {
+    startSession(*target_->protocol, now);
+  } else if (!target_->protocol_in_use.empty()) {
+    startSession(target_->protocol_in_use, now);
+  } else if (const auto decided = detectAtUpgrade(target_->spec.url.path, subprotocol)) {
+    startSession(*decided, now);
+  } else {
+    // Nothing to go by yet: the connection opens as raw, as it always did,
+    // and the server's first message (Socket.IO, SockJS and ActionCable
+    // servers speak first, at once) may still name another protocol. Once
+    // decided, later connections speak it from their first byte.
+    detecting_ = true;
+    detect_until_ = now + kDetectionWindow;
+    startSession("raw", now);
+    if (phase_ != Phase::open) detecting_ = false;
+  }
+}
+
+void HeldConnection::startSession(std::string_view protocol, TimePoint now) {
+  const ProtocolEntry* entry = findProtocol(protocol);
+  startSession(entry ? *entry : *findProtocol("raw"), now);
+}
+
+void HeldConnection::startSession(const ProtocolEntry& entry, TimePoint now) {
+  if (!target_->protocol && !detecting_ && phase_ == Phase::session) target_->protocolDetected(entry.name);
+  session_ = entry.make(target_->session_settings);
+  session_->start({.subprotocol = subprotocol_, .idle = mode_ == ConnectionMode::idle}, now, *this);
+  afterSessionCall(now);
+}
+
+void HeldConnection::afterSessionCall(TimePoint now) {
+  if (!outbox_.empty() && wsi_) host_.requestWritable(*this);
+  if (phase_ == Phase::session || phase_ == Phase::open) schedule(now);
+}
+
+// SessionSink ---------------------------------------------------------------
+
+void HeldConnection::send(MessageKind kind, std::string_view payload) {
+  if (phase_ != Phase::session && phase_ != Phase::open) return;
+  outbox_.emplace_back(kind, std::string(payload));
+}
+
+void HeldConnection::sessionReady() {
+  if (phase_ != Phase::session) return;
+  open(now_);
+}
+
+void HeldConnection::sessionRefused(std::string_view status, std::string_view detail) {
+  if (phase_ == Phase::session) {
+    failSession(now_, status, std::string(detail));
+  } else if (phase_ == Phase::open) {
+    sessionEnded(close_code::normal, detail);
+  }
+}
+
+void HeldConnection::appRoundTrip(Duration rtt) {
+  if (phase_ == Phase::open && !detached()) target_->observer->onAppRoundTrip(rtt);
+}
+
+void HeldConnection::dataMessage() {
+  if (phase_ != Phase::open || detached()) return;
+  if (last_data_) target_->observer->onMessageGap(now_ - *last_data_);
+  last_data_ = now_;
+}
+
+void HeldConnection::sessionEnded(int code, std::string_view detail) {
+  if (phase_ == Phase::session) {
+    failSession(now_, std::to_string(code), std::string(detail));
+    return;
+  }
+  if (phase_ != Phase::open) return;
+  seen_.session_end_code = code;
+  seen_.session_end_detail = std::string(detail);
+  closeTransport(code == close_code::protocol_error ? code : close_code::normal, now_);
+}
+
+// ---------------------------------------------------------------------------
+
+void HeldConnection::open(TimePoint now) {
   settleAttempt();
   if (detached()) return;
   phase_ = Phase::open;
   opened_ = now;
+  last_data_.reset();
   replacing_ = false;
   heartbeats_.clear();
-  received_message_.clear();
-  target_->observer->onOpen(mode_, now - attempt_started_);
+  target_->observer->onOpen(mode_, upgraded_ - attempt_started_);
   target_->connectionOpened(mode_);
   if (mode_ == ConnectionMode::heartbeat) {
-    // The first heartbeat goes out at once: RTT and "up" are known quickly.
-    next_heartbeat_ = now + target_->spec.ping_interval;
-    requestHeartbeat();
+    // On the connection's own phase, not at once: connections that open
+    // together (a start, a reload, a mass reconnect) must not ping together.
+    next_heartbeat_ =
+        nextHeartbeatAt(now, target_->spec.ping_interval, target_->heartbeatPhase(index_));
   }
-  scheduleWhileOpen(now);
+  schedule(now);
 }
 
 void HeldConnection::setAnswering(bool answering) {
@@ -194,37 +362,82 @@ void HeldConnection::setAnswering(bool answering) {
   if (!detached()) target_->answeringChanged(answering ? 1 : -1);
 }
 
+bool HeldConnection::heartbeatAnswered(Duration rtt, TimePoint now) {
+  last_rtt_ = rtt;
+  target_->observer->onRoundTrip(rtt);
+  if (const auto tcp = host_.tcpStats(*this)) {
+    const std::uint32_t new_retransmits =
+        tcp->total_retransmits >= tcp_retransmits_ ? tcp->total_retransmits - tcp_retransmits_ : 0;
+    tcp_retransmits_ = tcp->total_retransmits;
+    target_->observer->onTcpPath(tcp->smoothed_rtt, new_retransmits);
+  }
+  setAnswering(true);
+  schedule(now);
+  return true;
+}
+
 void HeldConnection::onPong(std::string_view payload, TimePoint now) {
+  now_ = now;
   if (phase_ != Phase::open || detached()) return;
   if (target_->spec.heartbeat != Heartbeat::ping) return;
   const auto sequence = HeartbeatTracker::parsePongPayload(payload);
   if (!sequence) return;  // unsolicited or not ours
-  if (const auto rtt = heartbeats_.answered(*sequence, now)) {
-    last_rtt_ = rtt;
-    target_->observer->onRoundTrip(*rtt);
-    setAnswering(true);
-    scheduleWhileOpen(now);
-  }
+  if (const auto rtt = heartbeats_.answered(*sequence, now)) heartbeatAnswered(*rtt, now);
 }
 
-void HeldConnection::onData(std::string_view data, bool final_fragment, TimePoint now) {
-  if (phase_ != Phase::open || detached()) return;
-  if (received_message_.size() < kMaxMatchedMessage) {
-    received_message_.append(data.substr(0, kMaxMatchedMessage - received_message_.size()));
+void HeldConnection::onData(std::string_view data, MessageKind kind, bool first, bool final,
+                            TimePoint now) {
+  now_ = now;
+  if (phase_ != Phase::session && phase_ != Phase::open) return;
+  if (detached()) return;
+  if (first) {
+    received_message_.clear();
+    message_truncated_ = false;
+    message_kind_ = kind;
+    utf8_.reset();
   }
-  if (!final_fragment) return;
-  target_->observer->onMessageReceived();
-  if (target_->heartbeat_expect && mode_ == ConnectionMode::heartbeat &&
-      heartbeats_.outstanding() > 0 &&
-      RE2::PartialMatch(received_message_, *target_->heartbeat_expect)) {
-    if (const auto rtt = heartbeats_.answeredOldest(now)) {
-      last_rtt_ = rtt;
-      target_->observer->onRoundTrip(*rtt);
-      setAnswering(true);
-      scheduleWhileOpen(now);
-    }
+  if (message_kind_ == MessageKind::text && !utf8_.feed(data)) {
+    // RFC 6455 8.1: invalid UTF-8 in a text message fails the connection.
+    seen_.protocol_close_code = close_code::invalid_payload;
+    closeTransport(close_code::invalid_payload, now);
+    return;
   }
+  if (received_message_.size() < kMaxMessage) {
+    received_message_.append(data.substr(0, kMaxMessage - received_message_.size()));
+  }
+  if (received_message_.size() >= kMaxMessage && data.size() > 0) message_truncated_ = true;
+  if (!final) return;
+  if (message_kind_ == MessageKind::text && !utf8_.finish()) {
+    seen_.protocol_close_code = close_code::invalid_payload;
+    closeTransport(close_code::invalid_payload, now);
+    return;
+  }
+  const std::string message = std::move(received_message_);
   received_message_.clear();
+  if (received_message_.capacity() > kKeptBuffer) received_message_.shrink_to_fit();
+  deliver(message_kind_, message, now);
+}
+
+void HeldConnection::deliver(MessageKind kind, std::string_view message, TimePoint now) {
+  target_->observer->onMessageReceived();
+  if (phase_ == Phase::open && target_->heartbeat_expect && mode_ == ConnectionMode::heartbeat &&
+      heartbeats_.outstanding() > 0 && RE2::PartialMatch(message, *target_->heartbeat_expect)) {
+    if (const auto rtt = heartbeats_.answeredOldest(now)) heartbeatAnswered(*rtt, now);
+    return;  // a heartbeat answer, not data
+  }
+  if (detecting_) {
+    detecting_ = false;
+    const std::string_view detected = detectFromFirstMessage(target_->spec.url.path, message);
+    target_->protocolDetected(detected);
+    // Switch from the provisional raw codec; this connection already counts
+    // as open, so the new codec's "ready" changes nothing, and a refusal
+    // ends it like any session end.
+    if (detected != "raw") startSession(detected, now);
+    if (phase_ != Phase::open) return;
+  }
+  if (!session_) return;
+  session_->receive(kind, message, now, *this);
+  afterSessionCall(now);
 }
 
 void HeldConnection::onPeerClose(const unsigned char* payload, std::size_t length) {
@@ -234,28 +447,34 @@ void HeldConnection::onPeerClose(const unsigned char* payload, std::size_t lengt
 }
 
 bool HeldConnection::onWritable(TimePoint now) {
+  now_ = now;
   if (!wsi_) return true;
   if (close_code_to_send_) {
-    lws_close_reason(wsi_, static_cast<lws_close_status>(*close_code_to_send_), nullptr, 0);
+    host_.write(*this, WireFrame::close, closePayload(*close_code_to_send_));
     return false;
   }
-  if (!heartbeat_due_ || phase_ != Phase::open) return true;
-  heartbeat_due_ = false;
-  if (target_->spec.heartbeat == Heartbeat::ping) {
-    std::array<unsigned char, LWS_PRE + 32> buffer{};
-    const std::string payload = HeartbeatTracker::pingPayload(heartbeats_.sent(now));
-    std::copy(payload.begin(), payload.end(), buffer.begin() + LWS_PRE);
-    if (lws_write(wsi_, buffer.data() + LWS_PRE, payload.size(), LWS_WRITE_PING) < 0) return false;
-  } else {
-    const std::string& message = target_->spec.heartbeat_message;
-    std::string buffer(LWS_PRE + message.size(), '\0');
-    std::copy(message.begin(), message.end(), buffer.begin() + LWS_PRE);
-    heartbeats_.sent(now);
-    auto* data = reinterpret_cast<unsigned char*>(buffer.data()) + LWS_PRE;
-    if (lws_write(wsi_, data, message.size(), LWS_WRITE_TEXT) < 0) return false;
+  if (phase_ != Phase::open && phase_ != Phase::session) return true;
+  if (heartbeat_due_ && phase_ == Phase::open) {
+    heartbeat_due_ = false;
+    if (target_->spec.heartbeat == Heartbeat::ping) {
+      const std::string payload = HeartbeatTracker::pingPayload(heartbeats_.sent(now));
+      if (!host_.write(*this, WireFrame::ping, payload)) return false;
+    } else {
+      heartbeats_.sent(now);
+      if (!host_.write(*this, WireFrame::text, target_->spec.heartbeat_message)) return false;
+      target_->observer->onMessageSent();
+    }
+    schedule(now);
+  } else if (!outbox_.empty()) {
+    // One frame per writable callback, in order.
+    auto [kind, payload] = std::move(outbox_.front());
+    outbox_.erase(outbox_.begin());
+    if (!host_.write(*this, kind == MessageKind::text ? WireFrame::text : WireFrame::binary, payload)) {
+      return false;
+    }
     target_->observer->onMessageSent();
   }
-  scheduleWhileOpen(now);
+  if (!outbox_.empty() || heartbeat_due_) host_.requestWritable(*this);
   return true;
 }
 
@@ -273,11 +492,13 @@ void HeldConnection::endOpen(TimePoint now) {
   replacing_ = true;
   heartbeats_.clear();
   heartbeat_due_ = false;
+  last_data_.reset();
 }
 
 void HeldConnection::onClosed(TimePoint now, int http_status) {
+  now_ = now;
   wsi_ = nullptr;
-  if (phase_ != Phase::connecting) settleAttempt();  // (connecting: fail() settles)
+  if (phase_ != Phase::connecting && phase_ != Phase::session) settleAttempt();
   switch (phase_) {
     case Phase::connecting: {
       ConnectionFailure failure;
@@ -286,10 +507,26 @@ void HeldConnection::onClosed(TimePoint now, int http_status) {
       } else if (http_status != 0 && http_status != 101) {
         failure = classifyConnectFailure("upgrade refused", http_status, false, false);
       } else if (reached_http_) {
-        failure = {FailureStage::protocol, 0, "connection closed before the upgrade completed"};
+        failure = {FailureStage::protocol, 0, "connection closed before the upgrade completed", {}};
       } else {
-        failure = {FailureStage::tcp, 0, "connection closed before the upgrade request"};
+        failure = {FailureStage::tcp, 0, "connection closed before the upgrade request", {}};
       }
+      fail(now, std::move(failure));
+      return;
+    }
+    case Phase::session: {
+      // The server ended the connection before the session was ready: a
+      // refusal (graphql-ws 4403, 4408, ...) or a server that hangs up on
+      // clients that do not speak its protocol.
+      const int code = seen_.protocol_close_code.value_or(
+          seen_.server_close_code.value_or(close_code::abnormal));
+      std::string detail = "the server closed the connection before the session was ready";
+      if (!seen_.server_reason.empty()) detail += ": " + seen_.server_reason;
+      settleAttempt();
+      ConnectionFailure failure;
+      failure.stage = FailureStage::session;
+      failure.session_status = std::to_string(code);
+      failure.detail = std::move(detail);
       fail(now, std::move(failure));
       return;
     }
@@ -306,7 +543,7 @@ void HeldConnection::onClosed(TimePoint now, int http_status) {
   }
 }
 
-bool HeldConnection::onWsiDestroyed(lws* wsi, TimePoint now) {
+bool HeldConnection::onTransportDestroyed(lws* wsi, TimePoint now) {
   if (wsi_ == wsi && wsi_ != nullptr) onClosed(now, 0);
   return detached() && wsi_ == nullptr;
 }
@@ -315,11 +552,11 @@ void HeldConnection::closeByAgent(int code, TimePoint now) {
   switch (phase_) {
     case Phase::open:
       seen_.agent_close_code = code;
-      endOpen(now);
-      close_code_to_send_ = code;
-      phase_ = Phase::closing;
-      if (wsi_) lws_callback_on_writable(wsi_);
-      host_.wakeAt(key_, now + std::chrono::milliseconds(1500));
+      closeTransport(code, now);
+      return;
+    case Phase::session:
+      settleAttempt();
+      closeTransport(code, now);
       return;
     case Phase::connecting:
       phase_ = Phase::closing;
@@ -337,15 +574,17 @@ ConnectionStatus HeldConnection::status(TimePoint now) const {
   switch (phase_) {
     case Phase::waiting: status.state = "waiting"; break;
     case Phase::connecting: status.state = "connecting"; break;
+    case Phase::session: status.state = "session"; break;
     case Phase::open: status.state = "open"; break;
     case Phase::closing: status.state = "closing"; break;
   }
   if (phase_ == Phase::open) status.age = now - opened_;
-  if (phase_ == Phase::connecting) status.age = now - attempt_started_;
+  if (phase_ == Phase::connecting || phase_ == Phase::session) status.age = now - attempt_started_;
   if (phase_ == Phase::waiting && retry_at_ > now) status.next_retry_in = retry_at_ - now;
   status.last_rtt = last_rtt_;
   status.last_end = last_end_;
   status.last_failure = last_failure_;
+  if (last_data_) status.last_message_age = now - *last_data_;
   return status;
 }
 

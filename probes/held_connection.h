@@ -1,18 +1,26 @@
-// One held connection: a session that connects, sends heartbeats, checks
-// their answers, classifies its end and reconnects with backoff. Driven by
-// the engine from the service thread: libwebsockets events and one deadline
-// at a time. Times are passed in; nothing here reads a clock.
+// One held connection: a session that connects, speaks the target's
+// application protocol, sends heartbeats, checks their answers and that data
+// keeps flowing, classifies its end and reconnects with backoff. Driven by
+// the engine from the service thread through transport events and one
+// deadline at a time; it acts on the transport only through ConnectionHost,
+// so the whole state machine runs on simulated time in unit tests. Times
+// are passed in; nothing here reads a clock.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include "connection_end.h"
-#include "deadline_queue.h"
-#include "engine.h"
-#include "heartbeat_tracker.h"
-#include "reconnect_backoff.h"
+#include "probes/connection_end.h"
+#include "probes/deadline_queue.h"
+#include "probes/engine.h"
+#include "probes/heartbeat_tracker.h"
+#include "probes/protocols/session_protocol.h"
+#include "probes/reconnect_backoff.h"
+#include "probes/utf8_validator.h"
 
 struct lws;
 
@@ -20,13 +28,23 @@ namespace wsprobe {
 
 class HeldConnection;
 struct ProbedTarget;
+struct ProtocolEntry;
+
+// Frames a held connection writes.
+enum class WireFrame { ping, text, binary, close };
+
+// What the kernel says of a connection's TCP path (TCP_INFO).
+struct TcpPathStats {
+  Duration smoothed_rtt{};
+  std::uint32_t total_retransmits = 0;
+};
 
 // What a connection needs from the engine that holds it.
 class ConnectionHost {
  public:
   // Starts a client connection for `connection`; may report synchronously.
   virtual void connect(HeldConnection& connection) = 0;
-  virtual void wakeAt(DeadlineQueue::Key key, Duration when) = 0;
+  virtual void wakeAt(DeadlineQueue::Key key, TimePoint when) = 0;
   virtual double unitRandom() = 0;
   // Handshakes in flight are capped: true when `key` may start now (a place
   // is taken), false when it was queued; the host then calls
@@ -34,17 +52,32 @@ class ConnectionHost {
   virtual bool admitAttempt(DeadlineQueue::Key key) = 0;
   // An admitted attempt ended (opened, failed or abandoned): its place frees.
   virtual void attemptSettled() = 0;
+  // The transport of a connection that has one: onWritable() will run.
+  virtual void requestWritable(HeldConnection& connection) = 0;
+  // Writes one frame; only from onWritable(). For WireFrame::close the
+  // payload is the close code (2 bytes, big-endian) and the connection's
+  // onWritable() then returns false. False: the transport failed.
+  virtual bool write(HeldConnection& connection, WireFrame frame, std::string_view payload) = 0;
+  // Drops the transport now, without a close handshake.
+  virtual void abort(HeldConnection& connection) = 0;
+  // The kernel's view of the connection's TCP path, where it has one.
+  virtual std::optional<TcpPathStats> tcpStats(HeldConnection& connection) = 0;
 
  protected:
   ~ConnectionHost() = default;
 };
 
-class HeldConnection {
+class HeldConnection final : private SessionSink {
  public:
-  using TimePoint = Duration;
-  enum class Phase { waiting, connecting, open, closing };
+  // waiting: for a retry (or a place among the attempts in flight);
+  // connecting: TCP, TLS and the upgrade; session: upgraded, the application
+  // protocol's handshake (or its detection) under way; open: ready;
+  // closing: wsprobe is closing it and waits for the transport to end.
+  enum class Phase { waiting, connecting, session, open, closing };
 
-  HeldConnection(ProbedTarget& target, ConnectionMode mode, DeadlineQueue::Key key,
+  // `index` is the connection's place among its target's connections (the
+  // idle connection comes last): it fixes the heartbeat phase.
+  HeldConnection(ProbedTarget& target, ConnectionMode mode, int index, DeadlineQueue::Key key,
                  ConnectionHost& host);
   ~HeldConnection();
   HeldConnection(const HeldConnection&) = delete;
@@ -59,13 +92,16 @@ class HeldConnection {
   // deadlines that close are acted on now, so one wake-up serves many.
   void onDeadline(TimePoint now, Duration slack);
 
-  // libwebsockets events, in the order they can happen.
+  // Transport events, in the order they can happen.
   void onTlsVerification(std::string_view problem);
   void onHandshakeRequestSent() { reached_http_ = true; }
   void onConnectError(TimePoint now, std::string_view message, int http_status);
-  void onEstablished(TimePoint now);
+  // 101 Switching Protocols; `subprotocol` is the one the server picked.
+  void onEstablished(TimePoint now, std::string_view subprotocol);
   void onPong(std::string_view payload, TimePoint now);
-  void onData(std::string_view data, bool final_fragment, TimePoint now);
+  // A piece of a data message. `first` and `final` mark the message's
+  // first and last piece (fragments and chunks alike).
+  void onData(std::string_view data, MessageKind kind, bool first, bool final, TimePoint now);
   void onPeerClose(const unsigned char* payload, std::size_t length);
   void onProtocolViolation(int code) { seen_.protocol_close_code = code; }
   bool sawPeerClose() const { return seen_.server_close_code.has_value(); }
@@ -73,46 +109,68 @@ class HeldConnection {
   bool onWritable(TimePoint now);
   // The connection ended (after open or during the handshake).
   void onClosed(TimePoint now, int http_status);
-  // libwebsockets freed the wsi. Returns true when this connection is
-  // finished with (detached and without a wsi) and may be deleted.
-  bool onWsiDestroyed(lws* wsi, TimePoint now);
+  // The transport is gone for good. Returns true when this connection is
+  // finished with (detached and without a transport) and may be deleted.
+  bool onTransportDestroyed(lws* wsi, TimePoint now);
 
   // wsprobe closes the connection on purpose (cause agent).
   void closeByAgent(int code, TimePoint now);
   // The target is gone: report nothing more, never reconnect.
   void detach() { target_ = nullptr; }
   bool detached() const { return target_ == nullptr; }
-  bool hasWsi() const { return wsi_ != nullptr; }
+  bool hasTransport() const { return wsi_ != nullptr; }
 
   ConnectionStatus status(TimePoint now) const;
   const ProbedTarget* target() const { return target_; }
   ConnectionMode mode() const { return mode_; }
   DeadlineQueue::Key key() const { return key_; }
   Phase phase() const { return phase_; }
-  lws*& wsiSlot() { return wsi_; }
+  // The transport handle the engine keeps here (libwebsockets' wsi); opaque
+  // to this class.
+  lws*& transportSlot() { return wsi_; }
 
  private:
+  // SessionSink: what the application protocol's codec asks for.
+  void send(MessageKind kind, std::string_view payload) override;
+  void sessionReady() override;
+  void sessionRefused(std::string_view status, std::string_view detail) override;
+  void appRoundTrip(Duration rtt) override;
+  void dataMessage() override;
+  void sessionEnded(int code, std::string_view detail) override;
+
   void startAttempt(TimePoint now);
   void settleAttempt();
   void fail(TimePoint now, ConnectionFailure failure);
+  void failSession(TimePoint now, std::string_view status, std::string detail);
+  void open(TimePoint now);
   void endOpen(TimePoint now);
+  void closeTransport(int code, TimePoint now);
   void scheduleRetry(TimePoint now);
-  void scheduleWhileOpen(TimePoint now);
+  void schedule(TimePoint now);
   void requestHeartbeat();
   void setAnswering(bool answering);
   void kill();
+  void startSession(std::string_view protocol, TimePoint now);
+  void startSession(const ProtocolEntry& protocol, TimePoint now);
+  void deliver(MessageKind kind, std::string_view message, TimePoint now);
+  void afterSessionCall(TimePoint now);
+  bool heartbeatAnswered(Duration rtt, TimePoint now);
 
   ProbedTarget* target_;
   ConnectionMode mode_;
+  int index_;
   DeadlineQueue::Key key_;
   ConnectionHost& host_;
-  lws* wsi_ = nullptr;  // set while libwebsockets holds a connection for us
+  lws* wsi_ = nullptr;  // set while the transport holds a connection for us
   Phase phase_ = Phase::waiting;
 
   TimePoint attempt_started_{};
-  TimePoint opened_{};
+  TimePoint upgraded_{};        // the 101 arrived
+  TimePoint opened_{};          // the session became ready
   TimePoint next_heartbeat_{};
   TimePoint retry_at_{};
+  TimePoint detect_until_{};    // protocol "auto": the first message's deadline
+  std::optional<TimePoint> last_data_;  // the last server data message (open only)
   bool replacing_ = false;     // the current attempt replaces an open connection
   bool reached_tls_ = false;   // the server's certificate was being checked
   bool reached_http_ = false;  // the upgrade request went out
@@ -121,12 +179,21 @@ class HeldConnection {
   bool queued_ = false;        // waiting for such a place
   bool answering_ = false;     // a heartbeat was answered on this connection
   bool heartbeat_due_ = false;
+  bool detecting_ = false;     // protocol "auto": waiting for the server's first message
+  bool message_truncated_ = false;  // the message being received outgrew kMaxMessage
+  MessageKind message_kind_ = MessageKind::text;
+  std::uint32_t tcp_retransmits_ = 0;  // TCP_INFO total at the last heartbeat answer
   std::optional<int> close_code_to_send_;
   std::string tls_problem_;
-  std::string received_message_;  // data frame being reassembled (message heartbeats)
+  std::string subprotocol_;       // the one the server picked in its 101
+  std::string received_message_;  // the data message being put together
+  std::vector<std::pair<MessageKind, std::string>> outbox_;  // the codec's messages, in order
+  std::unique_ptr<SessionProtocol> session_;  // the application protocol, once known
+  Utf8Validator utf8_;
   CloseObservation seen_;
   HeartbeatTracker heartbeats_;
   ReconnectBackoff backoff_;
+  TimePoint now_{};  // the time of the event being handled (for SessionSink calls)
 
   std::optional<Duration> last_rtt_;
   std::optional<ConnectionEnd> last_end_;

@@ -4,7 +4,10 @@
 // no lookups here.
 #pragma once
 
-#include "connection_end.h"
+#include <cstdint>
+#include <string_view>
+
+#include "probes/connection_end.h"
 
 namespace wsprobe {
 
@@ -33,6 +36,15 @@ class ProbeObserver {
   // The estimated idle timeout of the path, once known (seconds; +Inf for
   // "none below idle_probe_max").
   virtual void onIdleTimeoutEstimate(double seconds) = 0;
+  // The application protocol's own request/reply completed (SPEC: app RTT).
+  virtual void onAppRoundTrip(Duration /*rtt*/) {}
+  // Time between two consecutive server data messages on one connection.
+  virtual void onMessageGap(Duration /*gap*/) {}
+  // At a heartbeat answer: the kernel's smoothed TCP RTT of the connection,
+  // and the retransmissions since the previous answer (TCP_INFO).
+  virtual void onTcpPath(Duration /*smoothed_rtt*/, std::uint32_t /*new_retransmits*/) {}
+  // protocol = "auto" recognised the target's protocol (once per decision).
+  virtual void onProtocolDetected(std::string_view /*protocol*/) {}
 };
 
 }  // namespace wsprobe

@@ -7,10 +7,11 @@
 
 #include <re2/re2.h>
 
-#include "deadline_queue.h"
-#include "idle_timeout_estimator.h"
-#include "probe_observer.h"
-#include "target_spec.h"
+#include "probes/deadline_queue.h"
+#include "probes/idle_timeout_estimator.h"
+#include "probes/probe_observer.h"
+#include "probes/protocols/protocol_table.h"
+#include "probes/target_spec.h"
 
 struct lws_vhost;
 
@@ -23,9 +24,20 @@ struct ProbedTarget {
   std::shared_ptr<ProbeObserver> observer;
   std::vector<DeadlineQueue::Key> connections;
   lws_vhost* vhost = nullptr;         // the vhost carrying this target's TLS CA
-  std::string subprotocols_header;    // "a, b" or empty
+  std::string subprotocols_header;    // "a, b" or empty: what the upgrade offers
   std::string basic_authorization;    // "Basic ..." from URL userinfo, or empty
   std::unique_ptr<RE2> heartbeat_expect;  // heartbeat = message
+  // The application protocol: the configured one, or nullptr for "auto",
+  // which decides on the first connection and keeps the decision in
+  // protocol_in_use.
+  const ProtocolEntry* protocol = nullptr;
+  std::string protocol_in_use;
+  SessionSettings session_settings;  // shared by every connection's codec
+
+  // The heartbeat phase of connection `index` (heartbeat_schedule.h).
+  Duration heartbeatPhase(int index) const;
+  // "auto" recognised the protocol: kept for later connections, reported once.
+  void protocolDetected(std::string_view name);
 
   void connectionOpened(ConnectionMode mode);
   void connectionClosed(ConnectionMode mode);
@@ -42,6 +54,8 @@ struct ProbedTarget {
   void publishUp();
   bool published_up_ = false;
   IdleTimeoutEstimator idle_timeout_;
+  Duration phase_base_{};   // the target's own offset inside ping_interval
+  Duration phase_share_{};  // ping_interval / number of connections
 };
 
 }  // namespace wsprobe

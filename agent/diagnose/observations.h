@@ -37,6 +37,7 @@ struct ProbeFailure {
   int http_status = 0;
   std::string detail;
   Duration at{};
+  std::string session_status;  // stage session: the protocol's code or reason
 };
 
 struct ProbeRecord {

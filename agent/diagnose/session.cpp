@@ -39,7 +39,8 @@ class Recorder {
     std::lock_guard lock(mutex_);
     if (finished_) return;
     const Duration at = Clock::now() - started_;
-    seen_.of(probe).failures.push_back({failure.stage, failure.http_status, failure.detail, at});
+    seen_.of(probe).failures.push_back(
+        {failure.stage, failure.http_status, failure.detail, at, failure.session_status});
     const std::string what = failure.stage == FailureStage::http
                                  ? "refused with HTTP " + std::to_string(failure.http_status)
                                  : std::string(toString(failure.stage)) + " failure: " + failure.detail;

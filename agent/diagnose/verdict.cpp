@@ -137,6 +137,10 @@ std::string describeFailure(const ProbeFailure& failure) {
       return "the server's answer was not a valid WebSocket upgrade";
     case FailureStage::http:
       return "the upgrade was refused with HTTP " + std::to_string(failure.http_status);
+    case FailureStage::session:
+      return "the application protocol's session was refused (" + failure.session_status + ")";
+    case FailureStage::config:
+      return "a credential file could not be read";
   }
   return "it failed";
 }
@@ -160,6 +164,14 @@ std::string meaningOfStage(const ProbeFailure& failure) {
              "upgrade completed, sent a bad Sec-WebSocket-Accept, or refused the subprotocol.";
     case FailureStage::http:
       return meaningOfHttpStatus(failure.http_status);
+    case FailureStage::session:
+      return "The WebSocket upgrade succeeded, but the server refused or did not finish the "
+             "application protocol's handshake (" +
+             failure.session_status +
+             "): check the credentials or connect payload (`session`), or the protocol (`protocol`, "
+             "--protocol).";
+    case FailureStage::config:
+      return "A file named in the configuration (a credential) could not be read.";
   }
   return "";
 }
@@ -452,6 +464,7 @@ std::vector<Finding> judge(const Observations& seen) {
           closes[end.code].push_back(&end);
           break;
         case CloseCause::agent:
+        case CloseCause::stale:
           break;
       }
     }

@@ -153,7 +153,8 @@ TEST_CASE("reload: unchanged targets keep their connection and counts, changed o
   CHECK(httpRequest(probe.port(), "POST", "/-/reload").status == 500);
   CHECK(probe.metric("wsprobe_config_last_reload_successful") == 0);
   CHECK(kept_server.openConnectionIds() == kept_ids);
-  CHECK(probe.metric("wsprobe_target_up", {{"target", "changed"}}) == 1);
+  // Up once its first heartbeat (on the connection's own phase) is answered.
+  CHECK(probe.waitForMetric("wsprobe_target_up", {{"target", "changed"}}, 1, 5s));
   CHECK(httpRequest(probe.port(), "GET", "/-/reload").status == 405);
 }
 

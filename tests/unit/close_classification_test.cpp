@@ -5,6 +5,19 @@
 using namespace std::chrono_literals;
 using namespace wsprobe;
 
+namespace {
+CloseObservation observed(std::optional<int> server, std::string reason, bool pong_overdue,
+                          std::optional<int> agent, std::optional<int> protocol) {
+  CloseObservation seen;
+  seen.server_close_code = server;
+  seen.server_reason = std::move(reason);
+  seen.pong_overdue = pong_overdue;
+  seen.agent_close_code = agent;
+  seen.protocol_close_code = protocol;
+  return seen;
+}
+}  // namespace
+
 TEST_CASE("connection ends are labelled as SPEC's table says", "[unit]") {
   struct Case {
     const char* what;
@@ -13,21 +26,21 @@ TEST_CASE("connection ends are labelled as SPEC's table says", "[unit]") {
     CloseCause cause;
   };
   const std::vector<Case> cases = {
-      {"server close 1000", {1000, "bye", false, {}, {}}, 1000, CloseCause::server_close},
-      {"server close 1001", {1001, "", false, {}, {}}, 1001, CloseCause::server_close},
-      {"server close 1011", {1011, "", false, {}, {}}, 1011, CloseCause::server_close},
-      {"server close 1012 kept", {1012, "", false, {}, {}}, 1012, CloseCause::server_close},
-      {"server close 1013 kept", {1013, "", false, {}, {}}, 1013, CloseCause::server_close},
-      {"server close 4001", {4001, "", false, {}, {}}, 4001, CloseCause::server_close},
-      {"server close without code", {1005, "", false, {}, {}}, 1005, CloseCause::server_close},
-      {"TCP ended without close frame", {{}, "", false, {}, {}}, 1006, CloseCause::abnormal},
-      {"pong timeout", {{}, "", true, {}, {}}, 1006, CloseCause::pong_timeout},
-      {"pong timeout wins over a later close frame", {1000, "", true, {}, {}}, 1006,
+      {"server close 1000", observed(1000, "bye", false, {}, {}), 1000, CloseCause::server_close},
+      {"server close 1001", observed(1001, "", false, {}, {}), 1001, CloseCause::server_close},
+      {"server close 1011", observed(1011, "", false, {}, {}), 1011, CloseCause::server_close},
+      {"server close 1012 kept", observed(1012, "", false, {}, {}), 1012, CloseCause::server_close},
+      {"server close 1013 kept", observed(1013, "", false, {}, {}), 1013, CloseCause::server_close},
+      {"server close 4001", observed(4001, "", false, {}, {}), 4001, CloseCause::server_close},
+      {"server close without code", observed(1005, "", false, {}, {}), 1005, CloseCause::server_close},
+      {"TCP ended without close frame", observed({}, "", false, {}, {}), 1006, CloseCause::abnormal},
+      {"pong timeout", observed({}, "", true, {}, {}), 1006, CloseCause::pong_timeout},
+      {"pong timeout wins over a later close frame", observed(1000, "", true, {}, {}), 1006,
        CloseCause::pong_timeout},
-      {"protocol error", {{}, "", false, {}, 1002}, 1002, CloseCause::protocol_error},
-      {"invalid UTF-8", {{}, "", false, {}, 1007}, 1007, CloseCause::protocol_error},
-      {"agent shutdown", {{}, "", false, 1001, {}}, 1001, CloseCause::agent},
-      {"agent close wins over the server's answer", {1001, "", false, 1000, {}}, 1000,
+      {"protocol error", observed({}, "", false, {}, 1002), 1002, CloseCause::protocol_error},
+      {"invalid UTF-8", observed({}, "", false, {}, 1007), 1007, CloseCause::protocol_error},
+      {"agent shutdown", observed({}, "", false, 1001, {}), 1001, CloseCause::agent},
+      {"agent close wins over the server's answer", observed(1001, "", false, 1000, {}), 1000,
        CloseCause::agent},
   };
   for (const auto& c : cases) {

@@ -4,39 +4,40 @@
 
 using namespace std::chrono_literals;
 using wsprobe::DeadlineQueue;
+constexpr auto at = wsprobe::atOffset;
 
 TEST_CASE("deadlines come due in order", "[unit]") {
   DeadlineQueue queue;
-  queue.schedule(3, 30ms);
-  queue.schedule(1, 10ms);
-  queue.schedule(2, 20ms);
-  CHECK(queue.next() == 10ms);
+  queue.schedule(3, at(30ms));
+  queue.schedule(1, at(10ms));
+  queue.schedule(2, at(20ms));
+  CHECK(queue.next() == at(10ms));
   std::vector<DeadlineQueue::Key> due;
-  queue.popDue(25ms, due);
+  queue.popDue(at(25ms), due);
   CHECK(due == std::vector<DeadlineQueue::Key>{1, 2});
-  CHECK(queue.next() == 30ms);
+  CHECK(queue.next() == at(30ms));
 }
 
 TEST_CASE("rescheduling replaces the earlier deadline", "[unit]") {
   DeadlineQueue queue;
-  queue.schedule(7, 10ms);
-  queue.schedule(7, 50ms);
+  queue.schedule(7, at(10ms));
+  queue.schedule(7, at(50ms));
   std::vector<DeadlineQueue::Key> due;
-  queue.popDue(20ms, due);
+  queue.popDue(at(20ms), due);
   CHECK(due.empty());
-  CHECK(queue.next() == 50ms);
-  queue.popDue(50ms, due);
+  CHECK(queue.next() == at(50ms));
+  queue.popDue(at(50ms), due);
   CHECK(due == std::vector<DeadlineQueue::Key>{7});
   CHECK_FALSE(queue.next().has_value());
 }
 
 TEST_CASE("cancelled keys never come due", "[unit]") {
   DeadlineQueue queue;
-  queue.schedule(1, 10ms);
-  queue.schedule(2, 10ms);
+  queue.schedule(1, at(10ms));
+  queue.schedule(2, at(10ms));
   queue.cancel(1);
   std::vector<DeadlineQueue::Key> due;
-  queue.popDue(1s, due);
+  queue.popDue(at(1s), due);
   CHECK(due == std::vector<DeadlineQueue::Key>{2});
 }
 
@@ -44,8 +45,8 @@ TEST_CASE("stale entries do not pile up for keys rescheduled to the same time", 
   DeadlineQueue queue;
   std::vector<DeadlineQueue::Key> due;
   for (int round = 0; round < 100; ++round) {
-    for (DeadlineQueue::Key key = 0; key < 100; ++key) queue.schedule(key, std::chrono::milliseconds(round));
-    queue.popDue(std::chrono::milliseconds(round), due);
+    for (DeadlineQueue::Key key = 0; key < 100; ++key) queue.schedule(key, at(std::chrono::milliseconds(round)));
+    queue.popDue(at(std::chrono::milliseconds(round)), due);
   }
   CHECK(due.size() == 100 * 100);
   CHECK(queue.heapSize() == 0);

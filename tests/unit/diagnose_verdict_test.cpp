@@ -64,7 +64,7 @@ void dropEvery(Observations& seen, Probe probe, double period, double first, int
 void refuse(Observations& seen, Probe probe, int status, int times) {
   ProbeRecord& record = seen.of(probe);
   for (int i = 0; i < times; ++i) {
-    record.failures.push_back({FailureStage::http, status, "upgrade refused", secs(i)});
+    record.failures.push_back({FailureStage::http, status, "upgrade refused", secs(i), ""});
     record.attempts++;
   }
 }
@@ -372,9 +372,9 @@ TEST_CASE("diagnose verdict: failures before any upgrade name their stage", "[un
   auto seen = quietRun(10);
   neverOpen(seen);
   seen.of(Probe::ping)
-      .failures.push_back({FailureStage::tls, 0, "certificate verify failed: self-signed certificate", 0s});
+      .failures.push_back({FailureStage::tls, 0, "certificate verify failed: self-signed certificate", 0s, ""});
   seen.of(Probe::idle)
-      .failures.push_back({FailureStage::tls, 0, "certificate verify failed: self-signed certificate", 1s});
+      .failures.push_back({FailureStage::tls, 0, "certificate verify failed: self-signed certificate", 1s, ""});
   const auto findings = judge(seen);
   REQUIRE(ids(findings) == "handshake_failed");
   CHECK_THAT(findings.front().summary, Catch::Matchers::Contains("the TLS handshake failed"));

@@ -25,8 +25,8 @@ TEST_CASE("a target's series carry its name, location and static labels", "[unit
   spec.labels = {{"team", "realtime"}};
   TargetSeries series(families, spec, "fra1");
   series.disconnects(ConnectionMode::heartbeat, 1006, CloseCause::abnormal).Increment();
-  series.failures(FailureStage::http, 503).Increment();
-  series.failures(FailureStage::tcp, 0).Increment();
+  series.failures(FailureStage::http, "503").Increment();
+  series.failures(FailureStage::tcp, "").Increment();
   const std::string text = render(registry);
   CHECK_THAT(text, Catch::Contains(
                        R"(wsprobe_connections_desired{location="fra1",mode="heartbeat",target="chat",team="realtime"} 2)"));
@@ -72,4 +72,23 @@ TEST_CASE("histogram buckets are SPEC's", "[unit]") {
   CHECK(rttBuckets().size() == 14);
   CHECK(rttBuckets().front() == 0.0005);
   CHECK(handshakeBuckets().size() == 11);
+}
+
+TEST_CASE("failure statuses from the network are label-safe and bounded per target", "[unit]") {
+  prometheus::Registry registry;
+  MetricFamilies families(registry);
+  TargetSpec spec;
+  spec.name = "hostile";
+  TargetSeries series(families, spec, "");
+  series.failures(FailureStage::session, "bad\"reason\n{x}").Increment();
+  for (int i = 0; i < 100; ++i) series.failures(FailureStage::session, std::to_string(4000 + i)).Increment();
+  const std::string text = render(registry);
+  CHECK_THAT(text, Catch::Contains(R"(status="bad_reason__x_")"));
+  CHECK_THAT(text, Catch::Contains(R"(wsprobe_connection_failures_total{stage="session",status="other",target="hostile"} 85)"));
+  std::size_t series_count = 0;
+  for (std::size_t at = text.find("wsprobe_connection_failures_total{"); at != std::string::npos;
+       at = text.find("wsprobe_connection_failures_total{", at + 1)) {
+    ++series_count;
+  }
+  CHECK(series_count == 17);  // 16 distinct statuses, then "other"
 }

@@ -1,0 +1,332 @@
+// The held connection's state machine on simulated time, with a transport of
+// the test's own (ConnectionHost): no socket, no libwebsockets.
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "probes/heartbeat_schedule.h"
+#include "probes/held_connection.h"
+#include "probes/probed_target.h"
+#include "probes/protocols/protocol_table.h"
+
+using namespace std::chrono_literals;
+using namespace wsprobe;
+
+namespace {
+
+constexpr auto at = atOffset;
+
+struct RecordingObserver final : ProbeObserver {
+  int attempts = 0;
+  std::vector<ConnectionFailure> failures;
+  std::vector<Duration> handshakes;
+  std::vector<ConnectionEnd> ends;
+  std::vector<Duration> rtts;
+  std::vector<Duration> app_rtts;
+  std::vector<Duration> gaps;
+  std::map<ConnectionMode, int> open;
+  bool up = false;
+  std::vector<std::string> detected;
+  std::vector<Duration> tcp_rtts;
+
+  void onAttempt(ConnectionMode, bool) override { ++attempts; }
+  void onFailure(ConnectionMode, const ConnectionFailure& failure) override { failures.push_back(failure); }
+  void onOpen(ConnectionMode, Duration handshake) override { handshakes.push_back(handshake); }
+  void onEnd(const ConnectionEnd& end) override { ends.push_back(end); }
+  void onRoundTrip(Duration rtt) override { rtts.push_back(rtt); }
+  void onOpenCount(ConnectionMode mode, int count) override { open[mode] = count; }
+  void onUp(bool is_up) override { up = is_up; }
+  void onMessageSent() override {}
+  void onMessageReceived() override {}
+  void onIdleTimeoutEstimate(double) override {}
+  void onAppRoundTrip(Duration rtt) override { app_rtts.push_back(rtt); }
+  void onMessageGap(Duration gap) override { gaps.push_back(gap); }
+  void onTcpPath(Duration rtt, std::uint32_t) override { tcp_rtts.push_back(rtt); }
+  void onProtocolDetected(std::string_view protocol) override { detected.emplace_back(protocol); }
+};
+
+// A transport that records what the connection asked of it.
+struct FakeTransport final : ConnectionHost {
+  struct Written {
+    WireFrame frame;
+    std::string payload;
+  };
+  std::vector<Written> written;
+  int connects = 0;
+  int writable_requests = 0;
+  int aborts = 0;
+  std::optional<TimePoint> wake;
+  lws* const handle = reinterpret_cast<lws*>(this);  // any non-null handle
+
+  void connect(HeldConnection& connection) override {
+    ++connects;
+    connection.transportSlot() = handle;
+  }
+  void wakeAt(DeadlineQueue::Key, TimePoint when) override { wake = when; }
+  double unitRandom() override { return 1.0; }
+  bool admitAttempt(DeadlineQueue::Key) override { return true; }
+  void attemptSettled() override {}
+  void requestWritable(HeldConnection&) override { ++writable_requests; }
+  bool write(HeldConnection&, WireFrame frame, std::string_view payload) override {
+    written.push_back({frame, std::string(payload)});
+    return true;
+  }
+  void abort(HeldConnection&) override { ++aborts; }
+  std::optional<TcpPathStats> tcpStats(HeldConnection&) override {
+    return TcpPathStats{std::chrono::microseconds(80), 0};
+  }
+
+  // Lets the connection write everything it has queued.
+  void drain(HeldConnection& connection, TimePoint now) {
+    for (int i = 0; i < 16 && writable_requests > 0; ++i) {
+      writable_requests = 0;
+      if (!connection.onWritable(now)) return;
+    }
+  }
+  std::vector<std::string> texts() const {
+    std::vector<std::string> out;
+    for (const auto& w : written) {
+      if (w.frame == WireFrame::text) out.push_back(w.payload);
+    }
+    return out;
+  }
+};
+
+// A protocol of the test's own: "hello" out, ready on "welcome", refused on
+// "denied", data on "data", app RTT of 5 ms on "rtt".
+class GreetingSession final : public SessionProtocol {
+ public:
+  void start(const SessionStart&, TimePoint, SessionSink& sink) override { sink.send(MessageKind::text, "hello"); }
+  void receive(MessageKind, std::string_view payload, TimePoint, SessionSink& sink) override {
+    if (payload == "welcome") sink.sessionReady();
+    if (payload == "denied") sink.sessionRefused("denied", "the server said no");
+    if (payload == "data") sink.dataMessage();
+    if (payload == "rtt") sink.appRoundTrip(5ms);
+    if (payload == "bye") sink.sessionEnded(1000, "server ended the session");
+  }
+  void tick(TimePoint, SessionSink&) override {}
+  std::optional<TimePoint> nextWake() const override { return std::nullopt; }
+};
+
+const ProtocolEntry kGreeting{
+    .name = "greeting",
+    .session_keys = {},
+    .subprotocols = {},
+    .takes_subscribe = true,
+    .check_session_value = nullptr,
+    .make = [](const SessionSettings&) -> std::unique_ptr<SessionProtocol> {
+      return std::make_unique<GreetingSession>();
+    },
+};
+
+struct Harness {
+  explicit Harness(TargetSpec spec, const ProtocolEntry* protocol = nullptr)
+      : observer(std::make_shared<RecordingObserver>()), target(std::move(spec), observer) {
+    if (protocol) target.protocol = protocol;
+  }
+  std::shared_ptr<RecordingObserver> observer;
+  ProbedTarget target;
+  FakeTransport transport;
+};
+
+TargetSpec spec(std::string protocol = "raw") {
+  TargetSpec spec;
+  spec.name = "t";
+  spec.url.host = "example.test";
+  spec.url.port = 80;
+  spec.protocol = std::move(protocol);
+  spec.ping_interval = 10s;
+  spec.pong_timeout = 3s;
+  spec.connect_timeout = 5s;
+  return spec;
+}
+
+}  // namespace
+
+TEST_CASE("held connection: raw opens at 101, pings on its phase, measures the pong", "[unit]") {
+  Harness h(spec());
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(100s));
+  CHECK(h.transport.connects == 1);
+  connection.onEstablished(at(100s + 20ms), "");
+  CHECK(connection.phase() == HeldConnection::Phase::open);
+  REQUIRE(h.observer->handshakes == std::vector<Duration>{20ms});
+  CHECK(h.observer->open[ConnectionMode::heartbeat] == 1);
+  // The first ping waits for the connection's phase, at most one interval.
+  REQUIRE(h.transport.wake);
+  const TimePoint ping_at = *h.transport.wake;
+  CHECK(ping_at > at(100s + 20ms));
+  CHECK(ping_at <= at(110s + 20ms));
+  CHECK(ping_at == nextHeartbeatAt(at(100s + 20ms), 10s, h.target.heartbeatPhase(0)));
+  connection.onDeadline(ping_at, 0ms);
+  h.transport.drain(connection, ping_at);
+  REQUIRE(h.transport.written.size() == 1);
+  CHECK(h.transport.written[0].frame == WireFrame::ping);
+  connection.onPong(h.transport.written[0].payload, ping_at + 7ms);
+  CHECK(h.observer->rtts == std::vector<Duration>{7ms});
+  CHECK(h.observer->tcp_rtts == std::vector<Duration>{80us});
+  CHECK(h.observer->up);
+}
+
+TEST_CASE("held connection: connections of one target ping on phases an even share apart", "[unit]") {
+  TargetSpec four = spec();
+  four.connections = 4;
+  Harness h(four);
+  std::vector<Duration> phases;
+  for (int i = 0; i < 4; ++i) phases.push_back(h.target.heartbeatPhase(i));
+  for (int i = 0; i < 4; ++i) {
+    const Duration gap = (phases[(i + 1) % 4] - phases[i] + 10s) % 10s;
+    CHECK(gap == 2500ms);
+  }
+  // The phase does not depend on when a connection opened.
+  CHECK(nextHeartbeatAt(at(1000s + 1ms), 10s, phases[1]).time_since_epoch() % 10s == phases[1]);
+  CHECK(nextHeartbeatAt(at(2345s + 678ms), 10s, phases[1]).time_since_epoch() % 10s == phases[1]);
+}
+
+TEST_CASE("held connection: a missing pong ends it as 1006 pong_timeout", "[unit]") {
+  Harness h(spec());
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onEstablished(at(0s), "");
+  const TimePoint ping_at = *h.transport.wake;
+  connection.onDeadline(ping_at, 0ms);
+  h.transport.drain(connection, ping_at);
+  REQUIRE(h.transport.wake == ping_at + 3s);
+  connection.onDeadline(ping_at + 3s, 0ms);
+  REQUIRE(h.observer->ends.size() == 1);
+  CHECK(h.observer->ends[0].cause == CloseCause::pong_timeout);
+  CHECK(h.observer->ends[0].code == 1006);
+  CHECK(h.transport.aborts == 1);
+}
+
+TEST_CASE("held connection: open only when the application session is ready", "[unit]") {
+  Harness h(spec("greeting"), &kGreeting);
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onEstablished(at(30ms), "");
+  CHECK(connection.phase() == HeldConnection::Phase::session);
+  CHECK(h.observer->open[ConnectionMode::heartbeat] == 0);
+  h.transport.drain(connection, at(30ms));
+  CHECK(h.transport.texts() == std::vector<std::string>{"hello"});
+  connection.onData("welcome", MessageKind::text, true, true, at(90ms));
+  CHECK(connection.phase() == HeldConnection::Phase::open);
+  CHECK(h.observer->open[ConnectionMode::heartbeat] == 1);
+  // The handshake time is to the 101, as SPEC defines it.
+  CHECK(h.observer->handshakes == std::vector<Duration>{30ms});
+  connection.onData("rtt", MessageKind::text, true, true, at(1s));
+  CHECK(h.observer->app_rtts == std::vector<Duration>{5ms});
+}
+
+TEST_CASE("held connection: a refused session is a failure at stage session, then a retry", "[unit]") {
+  Harness h(spec("greeting"), &kGreeting);
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onEstablished(at(10ms), "");
+  connection.onData("denied", MessageKind::text, true, true, at(20ms));
+  REQUIRE(h.observer->failures.size() == 1);
+  CHECK(h.observer->failures[0].stage == FailureStage::session);
+  CHECK(h.observer->failures[0].status() == "denied");
+  CHECK(h.observer->ends.empty());  // it never opened
+  h.transport.drain(connection, at(20ms));
+  REQUIRE_FALSE(h.transport.written.empty());
+  CHECK(h.transport.written.back().frame == WireFrame::close);
+  connection.onClosed(at(30ms), 0);
+  CHECK(connection.phase() == HeldConnection::Phase::waiting);
+  CHECK(h.transport.wake > at(30ms));
+}
+
+TEST_CASE("held connection: the server closing during the session handshake is a session failure with its code",
+          "[unit]") {
+  Harness h(spec("greeting"), &kGreeting);
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onEstablished(at(10ms), "");
+  const unsigned char close_4408[] = {0x11, 0x38, 'i', 'n', 'i', 't'};
+  connection.onPeerClose(close_4408, sizeof close_4408);
+  connection.onClosed(at(3s), 0);
+  REQUIRE(h.observer->failures.size() == 1);
+  CHECK(h.observer->failures[0].stage == FailureStage::session);
+  CHECK(h.observer->failures[0].status() == "4408");
+}
+
+TEST_CASE("held connection: no session within connect_timeout is a session timeout", "[unit]") {
+  Harness h(spec("greeting"), &kGreeting);
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onEstablished(at(10ms), "");
+  REQUIRE(h.transport.wake == at(5s));
+  connection.onDeadline(at(5s), 0ms);
+  REQUIRE(h.observer->failures.size() == 1);
+  CHECK(h.observer->failures[0].status() == "timeout");
+}
+
+TEST_CASE("held connection: data that stops flowing ends it as stale; gaps are observed", "[unit]") {
+  TargetSpec watched = spec();
+  watched.message_timeout = 5s;
+  watched.ping_interval = 1h;  // keep heartbeats out of the way
+  Harness h(watched);
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onEstablished(at(0s), "");
+  connection.onData("tick", MessageKind::text, true, true, at(1s));
+  connection.onData("tick", MessageKind::text, true, true, at(3s));
+  CHECK(h.observer->gaps == std::vector<Duration>{2s});
+  REQUIRE(h.transport.wake == at(8s));
+  connection.onDeadline(at(8s), 0ms);
+  REQUIRE(h.observer->ends.size() == 1);
+  CHECK(h.observer->ends[0].cause == CloseCause::stale);
+  CHECK(h.observer->ends[0].code == 1000);
+  h.transport.drain(connection, at(8s));
+  REQUIRE_FALSE(h.transport.written.empty());
+  CHECK(h.transport.written.back().frame == WireFrame::close);
+  connection.onClosed(at(8s + 10ms), 0);
+  CHECK(connection.phase() == HeldConnection::Phase::waiting);
+}
+
+TEST_CASE("held connection: invalid UTF-8 in a text message fails it with 1007", "[unit]") {
+  for (const std::string& bad : {std::string("\xC3\x28"), std::string("ok\xED\xA0\x80"), std::string("\xC3")}) {
+    Harness h(spec());
+    HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+    connection.begin(at(0s));
+    connection.onEstablished(at(0s), "");
+    connection.onData(bad, MessageKind::text, true, true, at(1s));
+    REQUIRE(h.observer->ends.size() == 1);
+    CHECK(h.observer->ends[0].code == 1007);
+    CHECK(h.observer->ends[0].cause == CloseCause::protocol_error);
+  }
+  // Split across pieces, valid text stays valid; binary is not checked.
+  Harness h(spec());
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onEstablished(at(0s), "");
+  connection.onData("caf\xC3", MessageKind::text, true, false, at(1s));
+  connection.onData("\xA9", MessageKind::text, false, true, at(1s));
+  connection.onData("\xC3\x28", MessageKind::binary, true, true, at(1s));
+  CHECK(h.observer->ends.empty());
+}
+
+TEST_CASE("held connection: auto opens a silent server as raw and says so once", "[unit]") {
+  Harness h(spec("auto"));
+  REQUIRE(h.target.protocol == nullptr);
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onEstablished(at(10ms), "");
+  CHECK(connection.phase() == HeldConnection::Phase::open);
+  CHECK(h.observer->detected.empty());
+  connection.onDeadline(at(10ms) + 2s, 0ms);
+  CHECK(h.observer->detected == std::vector<std::string>{"raw"});
+  CHECK(h.target.protocol_in_use == "raw");
+}
+
+TEST_CASE("held connection: an in-band end of the session is counted with the code it asked for", "[unit]") {
+  Harness h(spec("greeting"), &kGreeting);
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onEstablished(at(10ms), "");
+  connection.onData("welcome", MessageKind::text, true, true, at(20ms));
+  connection.onData("bye", MessageKind::text, true, true, at(5s));
+  REQUIRE(h.observer->ends.size() == 1);
+  CHECK(h.observer->ends[0].cause == CloseCause::server_close);
+  CHECK(h.observer->ends[0].code == 1000);
+  CHECK(h.observer->ends[0].reason == "server ended the session");
+}
