@@ -515,7 +515,9 @@ class Parser {
     if (session) {
       for (const auto& [name, value] : *session->as_table()) {
         const std::string key_path = session_path + "." + std::string(name.str());
-        const auto takes = [&](const ProtocolEntry& entry) { return contains(entry.session_keys, name.str()); };
+        // A copy: lambdas cannot capture structured bindings before C++20 in clang 14.
+        const std::string_view key_name = name.str();
+        const auto takes = [key_name](const ProtocolEntry& entry) { return contains(entry.session_keys, key_name); };
         bool known = false;
         if (protocol) {
           known = takes(*protocol);
