@@ -508,7 +508,8 @@ TEST_CASE("mqtt: session values are checked", "[unit]") {
 
 TEST_CASE("mqtt: an MQTT 5 session as mosquitto 2.0.11 answers it", "[unit]") {
   // Bytes captured from Debian's mosquitto 2.0.11 over its websockets listener.
-  Session session(nlohmann::json{{"version", 5}, {"username", "probe"}, {"password", "right"}}, {"prices"}, 1s);
+  Session session(nlohmann::json{{"version", 5}, {"username", "probe"}, {"password", "right"}}, {"prices"},
+                  1s);
   session.start();
   // CONNACK: Topic Alias Maximum 10, Receive Maximum 20.
   session.receive(bytes({0x20, 0x09, 0x00, 0x00, 0x06, 0x22, 0x00, 0x0a, 0x21, 0x00, 0x14}), 5ms);
