@@ -17,7 +17,6 @@
 #include <string_view>
 
 #include "agent/basic_auth.h"
-#include "agent/civetweb_openssl/openssl_names.h"
 #include "agent/gzip.h"
 
 namespace wsprobe {
@@ -428,11 +427,8 @@ std::optional<std::string> HttpServer::start(const ListenSettings& settings) {
   mg_callbacks callbacks{};
   callbacks.log_message = [](const mg_connection*, const char*) { return 1; };  // quiet
   if (tls) {
-    // civetweb loads OpenSSL when asked for TLS, by names our own two
-    // libraries answer (agent/civetweb_openssl/CMakeLists.txt).
-    const bool names_loaded = wsprobe_civetweb_ssl_names() == 1 && wsprobe_civetweb_crypto_names() == 1;
-    if (!names_loaded || (mg_init_library(MG_FEATURES_TLS) & MG_FEATURES_TLS) == 0) {
-      return "cannot serve HTTPS on " + settings.address + ": civetweb could not load OpenSSL";
+    if ((mg_init_library(MG_FEATURES_TLS) & MG_FEATURES_TLS) == 0) {
+      return "cannot serve HTTPS on " + settings.address + ": civetweb has no TLS";
     }
     callbacks.init_ssl = initTls;
   } else {

@@ -5,13 +5,6 @@
 
 set(WSPROBE_SYSTEMD_UNIT_DIR "/lib/systemd/system" CACHE PATH
   "Where the systemd unit is installed (Debian 12: /lib/systemd/system)")
-# The OpenSSL names civetweb loads at run time (agent/civetweb_openssl/) go
-# in a private directory that only the wsprobe binary searches.
-set(WSPROBE_PRIVATE_LIB_DIR "/usr/lib/wsprobe")
-install(TARGETS wsprobe_civetweb_ssl wsprobe_civetweb_crypto
-  LIBRARY DESTINATION "${WSPROBE_PRIVATE_LIB_DIR}")
-set_target_properties(wsprobe PROPERTIES INSTALL_RPATH "${WSPROBE_PRIVATE_LIB_DIR}")
-
 install(FILES "${PROJECT_SOURCE_DIR}/packaging/wsprobe.service"
   DESTINATION "${WSPROBE_SYSTEMD_UNIT_DIR}")
 install(FILES "${PROJECT_SOURCE_DIR}/packaging/wsprobe.toml" DESTINATION /etc/wsprobe)
@@ -56,7 +49,6 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Library dependencies come from dpkg-shlibdeps over the linked binary;
 # adduser is for the system user the postinst creates.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS "${WSPROBE_PRIVATE_LIB_DIR}")
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   "${PROJECT_SOURCE_DIR}/packaging/debian/postinst"

@@ -66,7 +66,7 @@ dpkg-deb -f "$deb" >"$work/control"
 dpkg-deb -e "$deb" "$work/control.d"
 has_file() { grep -qE " \./${1#/}\$" "$work/contents"; }
 for path in /usr/bin/wsprobe /etc/wsprobe/wsprobe.toml /etc/default/wsprobe \
-  /lib/systemd/system/wsprobe.service /usr/lib/wsprobe/libssl.so /usr/lib/wsprobe/libcrypto.so \
+  /lib/systemd/system/wsprobe.service \
   /usr/share/man/man1/wsprobe.1.gz /usr/share/bash-completion/completions/wsprobe; do
   check "the package holds $path" has_file "$path"
 done
@@ -91,6 +91,7 @@ done
 for package in libcivetweb1 libtomlplusplus3; do
   check "Depends does not name $package" bash -c "! grep -qE '(^|, )$package' <<<'$depends'"
 done
+check "no shared library is shipped" bash -c "! grep -qE '\.so(\.[0-9]+)*\$' '$work/contents'"
 for script in postinst prerm postrm; do
   check "$script is executable" test -x "$work/control.d/$script"
 done
@@ -120,8 +121,8 @@ check_output=$(runuser -u wsprobe -- /usr/bin/wsprobe --config.check --config.fi
 log "wsprobe --config.check: $check_output"
 check "the shipped config passes --config.check as the service user" grep -q '^SUCCESS' <<<"$check_output"
 
-# The civetweb OpenSSL names come from the package, not from libssl-dev.
-check "libssl.so resolves to /usr/lib/wsprobe" bash -c "ldd /usr/bin/wsprobe | grep -q 'libssl.so => /usr/lib/wsprobe/libssl.so'"
+# civetweb links OpenSSL 3 itself: no unversioned libssl.so (libssl-dev's) is loaded.
+check "wsprobe links libssl.so.3, no unversioned name" bash -c "ldd /usr/bin/wsprobe | grep -q 'libssl.so.3 ' && ! ldd /usr/bin/wsprobe | grep -qE 'lib(ssl|crypto)\.so '"
 
 # --- the installed binary serves HTTPS with basic auth, as the service user ---
 tls=$work/tls
