@@ -191,7 +191,9 @@ class SocketIoSession final : public SessionProtocol {
  private:
   enum class State : std::uint8_t { awaiting_open, awaiting_connect, ready, ended };
 
-  bool pinging() const { return v3_ && (state_ == State::awaiting_connect || state_ == State::ready); }
+  // v3 pings start with the open packet (its pingInterval), even when a
+  // CONNECT came first.
+  bool pinging() const { return v3_ && ping_interval_ms_ > 0 && state_ != State::ended; }
   bool acking() const { return ack_timer_ && state_ == State::ready; }
   std::string_view namespaceName() const { return sessionString(settings_, "namespace", "/"); }
 
@@ -204,10 +206,13 @@ class SocketIoSession final : public SessionProtocol {
   }
 
   void onOpen(std::string_view body, TimePoint now, SessionSink& sink) {
-    if (state_ != State::awaiting_open) return;  // a second open packet: nothing new
+    // A second open packet says nothing new; but a v3 server whose CONNECT
+    // came first still gives its pingInterval here.
+    const bool first = state_ == State::awaiting_open;
+    if (!first && !(v3_ && state_ == State::ready && ping_interval_ms_ == 0)) return;
     const auto open = nlohmann::json::parse(body, nullptr, false);
     if (!open.is_object()) return fail(sink, "Engine.IO open packet is not a JSON object");
-    state_ = State::awaiting_connect;
+    if (first) state_ = State::awaiting_connect;
     if (v3_) {
       std::int64_t interval = 25'000;  // Engine.IO's default
       if (const auto found = open.find("pingInterval"); found != open.end() && found->is_number()) {
@@ -217,7 +222,7 @@ class SocketIoSession final : public SessionProtocol {
           std::clamp<std::int64_t>(interval, kMinPingIntervalMs, kMaxPingIntervalMs));
       ping_due_ = now + std::chrono::milliseconds(ping_interval_ms_);
     }
-    sendConnect(sink);
+    if (first) sendConnect(sink);
   }
 
   void sendConnect(SessionSink& sink) {
@@ -381,7 +386,7 @@ class SocketIoSession final : public SessionProtocol {
   TimePoint ping_sent_at_{};            // v3: when the unanswered ping went
   TimePoint ack_due_{};                 // when the next ack_event goes
   TimePoint ack_sent_at_{};             // when the unanswered ack_event went
-  std::uint32_t ping_interval_ms_ = 0;  // v3: the server's pingInterval, clamped
+  std::uint32_t ping_interval_ms_ = 0;  // v3: the server's pingInterval, clamped; 0 until open
   std::uint32_t ack_id_ = 0;            // the id of the last ack_event sent
   State state_ = State::awaiting_open;
   std::uint8_t pongs_to_skip_ = 0;  // v3: pongs still to come for pings given up on

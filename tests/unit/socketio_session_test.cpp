@@ -461,3 +461,19 @@ TEST_CASE("socketio: the upgrade path gets what the official client adds", "[uni
     CHECK(wsprobe::socketioUpgradePath(c.configured) == c.upgraded);
   }
 }
+
+TEST_CASE("socketio v3: a CONNECT before the open packet starts no pings until the open packet", "[unit]") {
+  // Found by fuzz/session_protocol_fuzzer: pings without a pingInterval made
+  // nextWake() stay due.
+  const auto settings = settingsFor(kUrlV3, {{"namespace", "/chat"}});
+  auto session = makeSession(settings);
+  RecordingSessionSink sink;
+  session->start({.subprotocol = "", .idle = true}, atOffset(0s), sink);
+  session->receive(MessageKind::text, "40/chat,", atOffset(100ms), sink);
+  CHECK(sink.ready);
+  CHECK_FALSE(session->nextWake());
+  session->receive(MessageKind::text, kOpenV3, atOffset(200ms), sink);
+  CHECK(session->nextWake() == atOffset(1200ms));
+  session->tick(atOffset(1200ms), sink);
+  CHECK(session->nextWake() == atOffset(2200ms));
+}
