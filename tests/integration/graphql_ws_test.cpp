@@ -23,7 +23,7 @@ const std::string kSubscribeTicks =
 } // namespace
 
 TEST_CASE("graphql-ws: held past the server's 3 s init timeout and its "
-          "keepalives; pongs are app RTTs",
+          "keepalives, pongs are app RTTs",
           "[integration]") {
   // The library's default connectionInitWaitTimeout (3 s) closed a silent
   // client with 4408; ping frames every 500 ms, and a graphql-ws ping message

@@ -77,8 +77,8 @@ TEST_CASE("graphql-transport-ws: connection_init with the payload, ready at "
   CHECK_FALSE(sink.ended);
 }
 
-TEST_CASE("graphql-transport-ws: spoken when the server picked no subprotocol; "
-          "no payload, no payload field",
+TEST_CASE("graphql-transport-ws: spoken when the server picked no subprotocol, "
+          "no payload field without one",
           "[unit]") {
   wsprobe::SessionSettings settings;
   auto session = makeSession(settings);
@@ -160,7 +160,7 @@ TEST_CASE("graphql-transport-ws: a ping every heartbeat interval, its pong is "
   CHECK(sink.data_messages == 0);
 }
 
-TEST_CASE("graphql-transport-ws: next messages are data; error, complete, ping "
+TEST_CASE("graphql-transport-ws: next messages are data, but error, complete, ping "
           "and pong are not",
           "[unit]") {
   wsprobe::SessionSettings settings;

@@ -148,7 +148,7 @@ TEST_CASE("stomp: heart-beat negotiation sends an EOL every max(cx, sy) when "
   }
 }
 
-TEST_CASE("stomp: the server's heart-beats are not data; MESSAGE frames are",
+TEST_CASE("stomp: the server's heart-beats are not data, MESSAGE frames are",
           "[unit]") {
   auto settings = withoutReceipts();
   settings.subscribe = {"/topic/t"};
