@@ -15,6 +15,7 @@
 #include "agent/diagnose/report.h"
 #include "agent/diagnose/session.h"
 #include "agent/diagnose/verdict.h"
+#include "probes/protocols/protocol_table.h"
 
 namespace wsprobe::diagnose {
 
@@ -89,6 +90,11 @@ CLI::App* addCommand(CLI::App& app, CommandLine& line) {
   command->add_option("--expect", line.expect, "regular expression a reply to --message must match")
       ->capture_default_str()
       ->needs(message);
+  command
+      ->add_option("--protocol", line.protocol,
+                   "application protocol: auto (detect), raw (bare RFC 6455), socketio, graphql-ws, stomp, "
+                   "mqtt, sockjs, phoenix, actioncable, signalr")
+      ->capture_default_str();
   command->add_flag("--json", line.json, "print the report as JSON");
   return command;
 }
@@ -128,6 +134,9 @@ int runCommand(const CommandLine& line) {
     if (!std::ifstream(line.ca_file)) return usageError("--ca-file " + line.ca_file + ": cannot read it");
     request.tls.ca_file = line.ca_file;
   }
+  if (line.protocol != "auto" && line.protocol != "raw" && !findProtocol(line.protocol))
+    return usageError("--protocol " + line.protocol + ": not a known protocol");
+  request.protocol = line.protocol;
   request.message = line.message;
   request.expect = line.expect;
   if (!line.message.empty()) {

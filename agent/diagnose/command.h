@@ -22,6 +22,7 @@ struct CommandLine {
   std::string ca_file;
   std::string message;
   std::string expect = "pong";
+  std::string protocol = "auto";
   bool json = false;
 };
 

@@ -48,6 +48,8 @@ struct ProbeRecord {
   std::vector<ProbeEnd> ends;              // ends while the diagnosis ran (not its own close at the finish)
   std::optional<Duration> open_at_finish;  // age of the connection still open at the finish
   std::vector<Duration> rtts;              // answered heartbeats
+  std::vector<Duration> app_rtts;          // the application protocol's own request/reply
+  std::vector<Duration> tcp_rtts;          // kernel smoothed RTT (TCP_INFO) at heartbeat answers
   int messages_sent = 0;
   int messages_received = 0;
 
@@ -79,6 +81,8 @@ struct Observations {
   std::string expect;                     // --expect
   std::vector<std::string> header_names;  // names only: values may be secrets
   std::vector<std::string> subprotocols;
+  std::string protocol = "auto";  // --protocol
+  std::string protocol_in_use;    // what auto decided (or the configured one); empty: never decided
   Preflight preflight;
   std::array<ProbeRecord, 3> probes;  // by Probe
 

@@ -114,6 +114,9 @@ std::string renderText(const Observations& seen, const std::vector<Finding>& fin
     for (const auto& name : seen.subprotocols) out << " " << name;
     out << "\n";
   }
+  out << "  protocol: " << (seen.protocol_in_use.empty() ? "not decided" : seen.protocol_in_use)
+      << (seen.protocol == "auto" ? " (detected; --protocol auto)" : " (--protocol " + seen.protocol + ")")
+      << "\n";
 
   out << "\nHandshake\n";
   const Preflight& pre = seen.preflight;
@@ -154,6 +157,19 @@ std::string renderText(const Observations& seen, const std::vector<Finding>& fin
     out << "min " << formatDuration(spread->min) << "  p50 " << formatDuration(spread->p50) << "  p99 "
         << formatDuration(spread->p99) << "  max " << formatDuration(spread->max) << "  (" << spread->count
         << " answered)\n";
+  }
+  for (const auto& [name, samples] : {std::pair{"TCP (kernel)", &ProbeRecord::tcp_rtts},
+                                      std::pair{"application", &ProbeRecord::app_rtts}}) {
+    std::vector<Duration> all;
+    for (const Probe probe : kProbes) {
+      const auto& some = seen.of(probe).*samples;
+      all.insert(all.end(), some.begin(), some.end());
+    }
+    if (const auto spread = spreadOf(all)) {
+      out << "  " << padded(name, 20) << "min " << formatDuration(spread->min) << "  p50 "
+          << formatDuration(spread->p50) << "  p99 " << formatDuration(spread->p99) << "  max "
+          << formatDuration(spread->max) << "  (" << spread->count << " samples)\n";
+    }
   }
   if (!any_rtt && !seen.of(Probe::ping).ran && !seen.of(Probe::message).ran) out << "  none measured\n";
 
@@ -212,6 +228,7 @@ std::string renderJson(const Observations& seen, const std::vector<Finding>& fin
       failures.push_back({{"stage", std::string(toString(failure.stage))},
                           {"http_status", failure.http_status},
                           {"detail", failure.detail},
+                          {"session_status", failure.session_status},
                           {"at_seconds", seconds(failure.at)}});
     }
     nlohmann::json connection = {{"probe", std::string(key(probe))},
@@ -221,7 +238,11 @@ std::string renderJson(const Observations& seen, const std::vector<Finding>& fin
                                  {"ends", ends},
                                  {"open_at_finish_seconds", optionalSeconds(record.open_at_finish)},
                                  {"handshake_seconds", spreadJson(spreadOf(record.handshakes))}};
-    if (probe != Probe::idle) connection["rtt_seconds"] = spreadJson(spreadOf(record.rtts));
+    if (probe != Probe::idle) {
+      connection["rtt_seconds"] = spreadJson(spreadOf(record.rtts));
+      connection["tcp_rtt_seconds"] = spreadJson(spreadOf(record.tcp_rtts));
+      connection["app_rtt_seconds"] = spreadJson(spreadOf(record.app_rtts));
+    }
     if (probe == Probe::message) {
       connection["messages_sent"] = record.messages_sent;
       connection["messages_received"] = record.messages_received;
@@ -247,6 +268,9 @@ std::string renderJson(const Observations& seen, const std::vector<Finding>& fin
       {"pong_timeout_seconds", seconds(seen.pong_timeout)},
       {"headers", seen.header_names},
       {"subprotocols", seen.subprotocols},
+      {"protocol", seen.protocol},
+      {"protocol_in_use",
+       seen.protocol_in_use.empty() ? nlohmann::json(nullptr) : nlohmann::json(seen.protocol_in_use)},
       {"handshake",
        {{"address", seen.preflight.address},
         {"dns_seconds", optionalSeconds(seen.preflight.dns)},

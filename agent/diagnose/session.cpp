@@ -69,6 +69,20 @@ class Recorder {
     seen_.of(probe).rtts.push_back(rtt);
     live_[index(probe)].last_rtt = rtt;
   }
+  void appRoundTrip(Probe probe, Duration rtt) {
+    std::lock_guard lock(mutex_);
+    if (!finished_) seen_.of(probe).app_rtts.push_back(rtt);
+  }
+  void tcpPath(Probe probe, Duration smoothed_rtt) {
+    std::lock_guard lock(mutex_);
+    if (!finished_) seen_.of(probe).tcp_rtts.push_back(smoothed_rtt);
+  }
+  void protocolDetected(std::string_view protocol) {
+    std::lock_guard lock(mutex_);
+    if (finished_ || seen_.protocol_in_use == protocol) return;
+    seen_.protocol_in_use = std::string(protocol);
+    event(Clock::now() - started_, "protocol: " + seen_.protocol_in_use);
+  }
   void messageSent(Probe probe) {
     std::lock_guard lock(mutex_);
     if (!finished_) seen_.of(probe).messages_sent++;
@@ -171,6 +185,11 @@ class ProbeReporter final : public ProbeObserver {
   void onMessageSent() override { recorder_.messageSent(heartbeat_); }
   void onMessageReceived() override { recorder_.messageReceived(heartbeat_); }
   void onIdleTimeoutEstimate(double) override {}
+  void onAppRoundTrip(Duration rtt) override { recorder_.appRoundTrip(heartbeat_, rtt); }
+  void onTcpPath(Duration smoothed_rtt, std::uint32_t) override {
+    recorder_.tcpPath(heartbeat_, smoothed_rtt);
+  }
+  void onProtocolDetected(std::string_view protocol) override { recorder_.protocolDetected(protocol); }
 
  private:
   Probe probe(ConnectionMode mode) const { return mode == ConnectionMode::idle ? Probe::idle : heartbeat_; }
@@ -198,6 +217,7 @@ TargetSpec specFor(const Request& request, Probe probe) {
   spec.origin = request.origin;
   spec.headers = request.headers;
   spec.tls = request.tls;
+  spec.protocol = request.protocol;
   return spec;
 }
 
@@ -293,6 +313,15 @@ Observations run(const Request& request, ProgressOutput progress, const std::ato
   }
   Observations seen = recorder.finish(Clock::now());
   show(Clock::now(), true);
+  if (engine_started && seen.protocol_in_use.empty()) {
+    // The engine's own decision (raw where auto recognised nothing).
+    for (const auto& status : engine.status()) {
+      if (!status.protocol_in_use.empty()) {
+        seen.protocol_in_use = status.protocol_in_use;
+        break;
+      }
+    }
+  }
   if (engine_started) engine.shutdown(1s);
   seen.preflight = preflight.get();
   if (!engine_started) seen.preflight.error = "cannot start the engine: " + error;
@@ -306,6 +335,8 @@ Observations run(const Request& request, ProgressOutput progress, const std::ato
   seen.expect = request.expect;
   for (const auto& [name, value] : request.headers) seen.header_names.push_back(name);
   seen.subprotocols = request.subprotocols;
+  seen.protocol = request.protocol;
+  if (seen.protocol_in_use.empty() && request.protocol != "auto") seen.protocol_in_use = request.protocol;
   return seen;
 }
 

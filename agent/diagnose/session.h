@@ -28,6 +28,7 @@ struct Request {
   TlsSettings tls;
   std::string message;  // non-empty: also hold a data-frame connection
   std::string expect = "pong";
+  std::string protocol = "auto";  // --protocol: auto, raw or an application protocol
   // The connections start this far apart, so a timeout they share drops them
   // at different moments while one event (a crash) drops them together.
   Duration stagger = std::chrono::seconds(1);

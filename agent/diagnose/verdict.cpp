@@ -7,6 +7,8 @@
 #include <numeric>
 #include <set>
 
+#include "probes/protocols/protocol_table.h"
+
 namespace wsprobe::diagnose {
 
 namespace {
@@ -194,6 +196,8 @@ std::vector<std::pair<std::string, std::vector<const ProbeFailure*>>> groupFailu
   return sorted;
 }
 
+void judgeSessionFailures(const Observations& seen, std::vector<Finding>& findings);
+
 void judgeHandshakes(const Observations& seen, std::vector<Finding>& findings, bool& nothing_opened) {
   int attempts = 0;
   int opens = 0;
@@ -207,6 +211,7 @@ void judgeHandshakes(const Observations& seen, std::vector<Finding>& findings, b
   }
   nothing_opened = opens == 0;
   if (failures == 0) return;
+  judgeSessionFailures(seen, findings);
   const auto groups = groupFailures(seen);
   std::string kinds;
   std::string meanings;
@@ -239,7 +244,155 @@ void judgeHandshakes(const Observations& seen, std::vector<Finding>& findings, b
   findings.push_back(std::move(finding));
 }
 
+bool speaksNoProtocol(const Observations& seen) {
+  return seen.protocol_in_use.empty() || seen.protocol_in_use == "raw";
+}
+
+// The setting that makes wsprobe take part in `protocol`, with its session keys.
+std::string protocolSetting(const std::string& protocol) {
+  std::string out =
+      "set `protocol = \"" + protocol + "\"` in the target (diagnose: --protocol " + protocol + ")";
+  if (const ProtocolEntry* entry = findProtocol(protocol); entry && !entry->session_keys.empty()) {
+    out += "; what the server expects in its connect message goes in the target's `session` table (keys: ";
+    for (std::size_t i = 0; i < entry->session_keys.size(); ++i) {
+      out += (i ? ", " : "") + std::string(entry->session_keys[i]);
+    }
+    out += ")";
+  }
+  return out;
+}
+
+// Server closes because this client did not take part in the server's
+// application protocol, while wsprobe spoke bare RFC 6455: an application
+// close code (4000-4999) soon after the connection opened, or any server
+// close when the URL or the close names a protocol. Marks the ends it explains.
+void judgeProtocol(const Observations& seen, std::vector<Finding>& findings,
+                   std::set<const ProbeEnd*>& explained) {
+  constexpr Duration kSoonAfterOpen = std::chrono::seconds(60);
+  if (!speaksNoProtocol(seen)) return;
+  std::vector<const ProbeEnd*> ends;
+  std::string protocol;
+  for (const Probe probe : kProbes) {
+    for (const auto& end : seen.of(probe).ends) {
+      if (end.cause != CloseCause::server_close) continue;
+      const std::string likely = likelyProtocol(seen.url, end.code, end.reason);
+      const bool app_code = end.code >= 4000 && end.code <= 4999 && end.lifetime <= kSoonAfterOpen;
+      if (likely.empty() && !app_code) continue;
+      if (protocol.empty()) protocol = likely;
+      ends.push_back(&end);
+    }
+  }
+  if (ends.empty()) return;
+  for (const auto* end : ends) explained.insert(end);
+  const ProbeEnd& first = *ends.front();
+  Finding finding{"protocol_not_spoken", Severity::problem, "", "", seconds(first.lifetime)};
+  finding.summary = "The server closed " + plural(ends.size(), "connection", "connections") + " with " +
+                    std::to_string(first.code) + (first.reason.empty() ? "" : " \"" + first.reason + "\"") +
+                    " after " + formatSeconds(seconds(first.lifetime)) +
+                    " because this client did not take part in " +
+                    (protocol.empty() ? std::string("the server's application protocol")
+                                      : "its application protocol (" + protocol + ")") +
+                    ", not because of the path.";
+  finding.detail =
+      "wsprobe spoke bare RFC 6455 (protocol " +
+      (seen.protocol_in_use.empty() ? std::string("not decided") : seen.protocol_in_use) +
+      "), so the server closed a client that never completed its session handshake or answered its "
+      "keepalives; no intermediary is involved. Fix: " +
+      (protocol.empty() ? std::string("set `protocol` to the server's protocol (diagnose: --protocol)")
+                        : protocolSetting(protocol)) +
+      ".";
+  findings.push_back(std::move(finding));
+}
+
+// A session handshake the server refused: name the protocol and its setting.
+void judgeSessionFailures(const Observations& seen, std::vector<Finding>& findings) {
+  for (const Probe probe : kProbes) {
+    for (const auto& failure : seen.of(probe).failures) {
+      if (failure.stage != FailureStage::session) continue;
+      const std::string protocol = seen.protocol_in_use.empty() ? seen.protocol : seen.protocol_in_use;
+      Finding finding{"session_refused", Severity::problem, "", "", std::nullopt};
+      finding.summary = "The " + protocol + " session handshake failed (" + failure.session_status +
+                        ") after the WebSocket upgrade succeeded.";
+      finding.detail = "The server speaks " + protocol +
+                       " and refused or did not finish its session: no intermediary is involved. Check "
+                       "the connect payload and credentials: " +
+                       protocolSetting(protocol) +
+                       ". If the server speaks another protocol, set `protocol` (diagnose: --protocol).";
+      findings.push_back(std::move(finding));
+      return;
+    }
+  }
+}
+
+std::optional<Duration> medianOf(std::vector<Duration> samples) {
+  const auto spread = spreadOf(std::move(samples));
+  if (!spread) return std::nullopt;
+  return spread->p50;
+}
+
+std::string milliseconds(Duration duration) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f ms", seconds(duration) * 1000);
+  return text;
+}
+
+// Where the round trip goes: the kernel's TCP RTT is the network; ping frames
+// add the server's WebSocket event loop; the protocol's own request/reply adds
+// the application behind it.
+void judgeRoundTrips(const Observations& seen, std::vector<Finding>& findings) {
+  constexpr double kFarAbove = 4.0;
+  constexpr Duration kMargin = std::chrono::milliseconds(2);
+  std::vector<Duration> tcp_rtts;
+  std::vector<Duration> app_rtts;
+  for (const Probe probe : kProbes) {
+    const auto& record = seen.of(probe);
+    tcp_rtts.insert(tcp_rtts.end(), record.tcp_rtts.begin(), record.tcp_rtts.end());
+    app_rtts.insert(app_rtts.end(), record.app_rtts.begin(), record.app_rtts.end());
+  }
+  const auto ping = medianOf(seen.of(Probe::ping).rtts);
+  const auto tcp = medianOf(tcp_rtts);
+  const auto app = medianOf(app_rtts);
+  const auto far_above = [&](Duration high, Duration low) {
+    return high > low + kMargin && seconds(high) > kFarAbove * seconds(low);
+  };
+  if (ping && tcp && far_above(*ping, *tcp)) {
+    findings.push_back({"server_event_loop_slow", Severity::note,
+                        "Ping RTT (p50 " + milliseconds(*ping) + ") is far above the TCP RTT (p50 " +
+                            milliseconds(*tcp) + "): the server's event loop is slow, not the network.",
+                        "The kernel's smoothed RTT (TCP_INFO) measures the network alone; a ping frame also "
+                        "waits for the server's WebSocket event loop to read and answer it. Look at the "
+                        "server's CPU, blocking work on its event loop and garbage collection pauses.",
+                        std::nullopt});
+  }
+  if (app && ping && far_above(*app, *ping)) {
+    findings.push_back({"application_slow", Severity::note,
+                        "The application protocol's round trip (p50 " + milliseconds(*app) +
+                            ") is far above the ping RTT (p50 " + milliseconds(*ping) +
+                            "): the application behind a fast WebSocket stack is slow.",
+                        "Ping frames are answered by the WebSocket stack; the protocol's own request/reply "
+                        "waits for the application (its handlers, a broker, a database).",
+                        std::nullopt});
+  }
+}
+
 }  // namespace
+
+std::string likelyProtocol(std::string_view url, int code, std::string_view reason) {
+  const auto has = [](std::string_view text, std::string_view part) {
+    return text.find(part) != std::string_view::npos;
+  };
+  const std::string_view path = url.substr(0, url.find('?'));
+  if (has(path, "/socket.io/") || has(url, "EIO=")) return "socketio";
+  if (code == 4400 || code == 4408 || code == 4409 || code == 4499 || has(reason, "initialisation timeout"))
+    return "graphql-ws";
+  if (has(path, "/graphql")) return "graphql-ws";
+  if (has(path, "/socket/websocket") || has(path, "/live/websocket")) return "phoenix";
+  if (has(path, "/cable")) return "actioncable";
+  if (has(path, "/sockjs")) return "sockjs";
+  if (has(path, "/mqtt")) return "mqtt";
+  if (has(path, "/stomp")) return "stomp";
+  return "";
+}
 
 std::string_view toString(Severity severity) {
   switch (severity) {
@@ -336,6 +489,7 @@ std::vector<Finding> judge(const Observations& seen) {
   const ProbeRecord& idle = seen.of(Probe::idle);
   const ProbeRecord& message = seen.of(Probe::message);
   std::set<const ProbeEnd*> explained;
+  judgeProtocol(seen, findings, explained);
 
   // The message probe never got a matching reply: its pong_timeout drops are
   // about --message and --expect, not the path.
@@ -361,6 +515,7 @@ std::vector<Finding> judge(const Observations& seen) {
   if (const auto cluster = clusterOf(idle)) {
     std::vector<const ProbeEnd*> own;  // not one event that took other connections too
     for (const auto* end : cluster->members) {
+      if (explained.count(end)) continue;  // the protocol, not the path
       if (!droppedWithOthers(seen, Probe::idle, *end)) own.push_back(end);
     }
     // An idle connection that lived well past that age another time was not
@@ -557,6 +712,7 @@ std::vector<Finding> judge(const Observations& seen) {
     findings.push_back(std::move(finding));
   }
 
+  judgeRoundTrips(seen, findings);
   const bool problems = std::any_of(findings.begin(), findings.end(),
                                     [](const Finding& f) { return f.severity == Severity::problem; });
   if (!problems) {

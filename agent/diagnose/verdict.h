@@ -29,6 +29,11 @@ struct Finding {
 
 std::vector<Finding> judge(const Observations& seen);
 
+// The application protocol a server most likely expects, from its URL and a
+// close it sent (code, reason): "socketio", "graphql-ws", ...; empty when
+// nothing points to one.
+std::string likelyProtocol(std::string_view url, int code, std::string_view reason);
+
 // 0 when no finding is a problem, 1 otherwise.
 int exitStatus(const std::vector<Finding>& findings);
 
