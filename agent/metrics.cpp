@@ -84,6 +84,16 @@ MetricFamilies::MetricFamilies(prometheus::Registry& registry)
                           .Name("wsprobe_tcp_retransmits_total")
                           .Help("TCP retransmissions on held connections (TCP_INFO).")
                           .Register(registry)),
+      tls_certificate_expiry(
+          BuildGauge()
+              .Name("wsprobe_tls_certificate_expiry_timestamp_seconds")
+              .Help("Earliest notAfter (unix time) in the certificate chain the wss:// server "
+                    "presented at the last TLS handshake.")
+              .Register(registry)),
+      tls_info(BuildGauge()
+                   .Name("wsprobe_tls_info")
+                   .Help("TLS version and cipher last negotiated with the wss:// target; always 1.")
+                   .Register(registry)),
       build_info(BuildGauge()
                      .Name("wsprobe_build_info")
                      .Help("Build information; the value is always 1.")
@@ -205,6 +215,8 @@ TargetSeries::~TargetSeries() {
   for (auto& [key, counter] : failures_) families_.connection_failures.Remove(counter);
   for (auto& [key, counter] : disconnects_) families_.disconnects.Remove(counter);
   if (idle_timeout_) families_.idle_timeout.Remove(idle_timeout_);
+  if (tls_expiry_) families_.tls_certificate_expiry.Remove(tls_expiry_);
+  if (tls_info_) families_.tls_info.Remove(tls_info_);
 }
 
 prometheus::Counter& TargetSeries::failures(FailureStage stage, const std::string& status) {
@@ -241,6 +253,25 @@ void TargetSeries::clearIdleTimeout() {
 prometheus::Gauge& TargetSeries::idleTimeout() {
   if (!idle_timeout_) idle_timeout_ = &families_.idle_timeout.Add(labels_);
   return *idle_timeout_;
+}
+
+void TargetSeries::setTlsSession(const std::string& version, const std::string& cipher,
+                                 std::optional<double> earliest_not_after) {
+  if (earliest_not_after) {
+    if (!tls_expiry_) tls_expiry_ = &families_.tls_certificate_expiry.Add(labels_);
+    tls_expiry_->Set(*earliest_not_after);
+  } else if (tls_expiry_) {
+    families_.tls_certificate_expiry.Remove(tls_expiry_);
+    tls_expiry_ = nullptr;
+  }
+  // Both come from OpenSSL's fixed tables, yet a label stays label-safe.
+  std::pair<std::string, std::string> version_cipher{labelSafe(version), labelSafe(cipher)};
+  if (tls_info_ && version_cipher == tls_version_cipher_) return;
+  if (tls_info_) families_.tls_info.Remove(tls_info_);
+  tls_info_ = &families_.tls_info.Add(
+      with({{"version", version_cipher.first}, {"cipher", version_cipher.second}}));
+  tls_info_->Set(1);
+  tls_version_cipher_ = std::move(version_cipher);
 }
 
 }  // namespace wsprobe

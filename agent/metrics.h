@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 
@@ -40,6 +41,8 @@ class MetricFamilies {
   prometheus::Family<prometheus::Histogram>& message_gap;
   prometheus::Family<prometheus::Histogram>& tcp_rtt;
   prometheus::Family<prometheus::Counter>& tcp_retransmits;
+  prometheus::Family<prometheus::Gauge>& tls_certificate_expiry;
+  prometheus::Family<prometheus::Gauge>& tls_info;
   prometheus::Family<prometheus::Gauge>& build_info;
   prometheus::Family<prometheus::Gauge>& config_last_reload_successful;
   prometheus::Family<prometheus::Gauge>& config_last_reload_success_timestamp;
@@ -85,6 +88,11 @@ class TargetSeries {
   prometheus::Gauge& idleTimeout();
   // The estimate no longer holds (the target changed): the series goes.
   void clearIdleTimeout();
+  // The TLS session last negotiated (wss:// only): the earliest notAfter of
+  // the presented chain (empty: the series goes), and version and cipher as
+  // labels of one series set to 1 (a new pair replaces the previous series).
+  void setTlsSession(const std::string& version, const std::string& cipher,
+                     std::optional<double> earliest_not_after);
 
  private:
   static std::size_t index(ConnectionMode mode) { return static_cast<std::size_t>(mode); }
@@ -99,6 +107,9 @@ class TargetSeries {
   std::map<std::pair<FailureStage, std::string>, prometheus::Counter*> failures_;
   std::map<std::tuple<ConnectionMode, int, CloseCause>, prometheus::Counter*> disconnects_;
   prometheus::Gauge* idle_timeout_ = nullptr;
+  prometheus::Gauge* tls_expiry_ = nullptr;
+  prometheus::Gauge* tls_info_ = nullptr;
+  std::pair<std::string, std::string> tls_version_cipher_;
 };
 
 }  // namespace wsprobe

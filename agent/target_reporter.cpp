@@ -56,6 +56,11 @@ void TargetReporter::onProtocolDetected(std::string_view protocol) {
                name_, protocol);
 }
 
+void TargetReporter::onTlsSession(std::string_view version, std::string_view cipher,
+                                  std::optional<double> earliest_not_after) {
+  series_.setTlsSession(std::string(version), std::string(cipher), earliest_not_after);
+}
+
 void TargetReporter::onOpen(ConnectionMode mode, Duration handshake) {
   series_.handshake.Observe(seconds(handshake));
   failures_in_a_row_ = 0;

@@ -33,6 +33,8 @@ class TargetReporter final : public ProbeObserver {
   void onMessageGap(Duration gap) override;
   void onTcpPath(Duration smoothed_rtt, std::uint32_t new_retransmits) override;
   void onProtocolDetected(std::string_view protocol) override;
+  void onTlsSession(std::string_view version, std::string_view cipher,
+                    std::optional<double> earliest_not_after) override;
 
   // The target changed but keeps its series (same labels): the configured
   // counts follow the new spec, and an idle-timeout estimate of the old path

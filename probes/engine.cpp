@@ -26,6 +26,7 @@
 
 #include "probes/held_connection.h"
 #include "probes/probed_target.h"
+#include "probes/tls_session_info.h"
 
 namespace wsprobe {
 
@@ -220,6 +221,9 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
     case LWS_CALLBACK_CLIENT_ESTABLISHED: {
       char picked[128] = {0};
       const int n = lws_hdr_copy(wsi, picked, sizeof picked, WSI_TOKEN_PROTOCOL);
+      if (const auto tls = readTlsSession(lws_get_ssl(wsi)); tls && connection->target()) {
+        connection->target()->observer->onTlsSession(tls->version, tls->cipher, tls->earliest_not_after);
+      }
       connection->onEstablished(now, std::string_view(picked, n > 0 ? static_cast<std::size_t>(n) : 0));
       return 0;
     }

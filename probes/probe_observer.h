@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "probes/connection_end.h"
@@ -45,6 +46,11 @@ class ProbeObserver {
   virtual void onTcpPath(Duration /*smoothed_rtt*/, std::uint32_t /*new_retransmits*/) {}
   // protocol = "auto" recognised the target's protocol (once per decision).
   virtual void onProtocolDetected(std::string_view /*protocol*/) {}
+  // A wss:// connection opened: the negotiated TLS version and cipher, and
+  // the earliest notAfter (unix seconds) of the chain the server presented
+  // (empty when unknown).
+  virtual void onTlsSession(std::string_view /*version*/, std::string_view /*cipher*/,
+                            std::optional<double> /*earliest_not_after*/) {}
 };
 
 }  // namespace wsprobe

@@ -70,7 +70,7 @@ void writeFile(const std::string& path, mode_t mode, Write write) {
 
 }  // namespace
 
-CertificateFiles writeSelfSignedCertificate(const std::string& directory) {
+CertificateFiles writeSelfSignedCertificate(const std::string& directory, int validity_days) {
   PkeyPtr key(EVP_EC_gen("P-256"));
   if (!key) fail("EC P-256 key generation");
 
@@ -86,7 +86,7 @@ CertificateFiles writeSelfSignedCertificate(const std::string& directory) {
     fail("serial number");
   }
   if (!X509_gmtime_adj(X509_getm_notBefore(certificate.get()), -60) ||
-      !X509_gmtime_adj(X509_getm_notAfter(certificate.get()), 24 * 60 * 60)) {
+      !X509_gmtime_adj(X509_getm_notAfter(certificate.get()), 24L * 60 * 60 * validity_days)) {
     fail("validity");
   }
   X509_NAME* name = X509_get_subject_name(certificate.get());

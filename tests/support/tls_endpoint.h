@@ -15,9 +15,9 @@ namespace wsprobe::testing {
 
 class TlsEndpoint {
  public:
-  explicit TlsEndpoint(endpoints::EndpointBehaviour behaviour = {})
+  explicit TlsEndpoint(endpoints::EndpointBehaviour behaviour = {}, int validity_days = 1)
       : directory_(makeDirectory()),
-        certificate_(endpoints::writeSelfSignedCertificate(directory_.string())),
+        certificate_(endpoints::writeSelfSignedCertificate(directory_.string(), validity_days)),
         server_(withCertificate(std::move(behaviour), certificate_)) {}
   ~TlsEndpoint() {
     std::error_code ignored;
