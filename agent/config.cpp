@@ -22,6 +22,7 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "probes/credential_template.h"
 #include "probes/protocols/protocol_table.h"
 
 namespace wsprobe {
@@ -275,6 +276,15 @@ class Parser {
       }
       const auto close = text.find('}', i + 2);
       if (close == std::string_view::npos) fail(node, path, "unterminated ${ (write $$ for a literal $)");
+      if (text.substr(i).starts_with("${file:")) {
+        // Read by the engine at every connection attempt: kept as written,
+        // checked for syntax only (the file need not exist yet).
+        const std::string_view reference = text.substr(i, close - i + 1);
+        if (const auto problem = credentialTemplateProblem(reference)) fail(node, path, *problem);
+        out += reference;
+        i = close;
+        continue;
+      }
       const std::string_view name = text.substr(i + 2, close - i - 2);
       const bool valid = !name.empty() && !std::isdigit(static_cast<unsigned char>(name.front())) &&
                          std::all_of(name.begin(), name.end(), [](char c) {

@@ -26,6 +26,7 @@
 
 #include "probes/held_connection.h"
 #include "probes/probed_target.h"
+#include "probes/prepared_request.h"
 #include "probes/tls_session_info.h"
 
 namespace wsprobe {
@@ -124,6 +125,9 @@ struct Engine::Impl final : ConnectionHost {
   bool write(HeldConnection& connection, WireFrame frame, std::string_view payload) override;
   void abort(HeldConnection& connection) override;
   std::optional<TcpPathStats> tcpStats(HeldConnection& connection) override;
+  std::optional<ConnectionFailure> prepareAttempt(HeldConnection& connection) override;
+  // The attempt's request with ${file:...} credentials read (by connection).
+  std::unordered_map<const HeldConnection*, PreparedRequest> prepared;
   bool admitAttempt(DeadlineQueue::Key key) override;
   void attemptSettled() override;
   static void admitQueued(lws_sorted_usec_list_t* sul);
@@ -201,7 +205,15 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
             reinterpret_cast<const unsigned char*>(value.data()), static_cast<int>(value.size()),
             position, end);
       };
-      for (const auto& [name, value] : target->spec.headers) {
+      // The headers with ${file:...} credentials as read for this attempt.
+      const auto* impl = static_cast<Engine::Impl*>(lws_context_user(lws_get_context(wsi)));
+      const PreparedRequest* request = nullptr;
+      if (impl) {
+        const auto found = impl->prepared.find(connection);
+        if (found != impl->prepared.end()) request = &found->second;
+      }
+      const auto& headers = request ? request->headers : target->spec.headers;
+      for (const auto& [name, value] : headers) {
         if (add(name, value)) return -1;
       }
       if (!target->basic_authorization.empty() &&
@@ -283,9 +295,10 @@ void Engine::Impl::connect(HeldConnection& connection) {
   info.vhost = target.vhost;
   info.address = spec.url.host.c_str();
   info.port = spec.url.port;
-  info.path = spec.url.path.c_str();
+  const PreparedRequest& request = prepared[&connection];  // by prepareAttempt
+  info.path = request.path.c_str();
   info.host = spec.tls.server_name.empty() ? spec.url.host.c_str() : spec.tls.server_name.c_str();
-  info.origin = spec.origin.empty() ? nullptr : spec.origin.c_str();
+  info.origin = request.origin.empty() ? nullptr : request.origin.c_str();
   info.protocol = target.subprotocols_header.empty() ? nullptr : target.subprotocols_header.c_str();
   info.local_protocol_name = kProtocolName;
   info.ietf_version_or_minus_one = -1;
@@ -453,7 +466,18 @@ DeadlineQueue::Key Engine::Impl::newSlot(ProbedTarget& target, ConnectionMode mo
   return key;
 }
 
+std::optional<ConnectionFailure> Engine::Impl::prepareAttempt(HeldConnection& connection) {
+  auto outcome = prepareRequest(connection.target()->spec, readWholeFile);
+  if (auto* failure = std::get_if<ConnectionFailure>(&outcome)) {
+    prepared.erase(&connection);
+    return std::move(*failure);
+  }
+  prepared[&connection] = std::move(std::get<PreparedRequest>(outcome));
+  return std::nullopt;
+}
+
 void Engine::Impl::release(DeadlineQueue::Key key) {
+  prepared.erase(slots[key].get());
   deadlines.cancel(key);
   slots[key].reset();
   free_keys.push_back(key);

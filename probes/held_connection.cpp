@@ -75,6 +75,7 @@ void HeldConnection::startAttempt(TimePoint now) {
   outbox_.clear();
   target_->observer->onAttempt(mode_, replacing_);
   host_.wakeAt(key_, now + target_->spec.connect_timeout);
+  if (auto failure = host_.prepareAttempt(*this)) return fail(now, std::move(*failure));
   host_.connect(*this);
   // No callback and no transport: the attempt was refused outright.
   if (phase_ == Phase::connecting && wsi_ == nullptr) {

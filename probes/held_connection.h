@@ -62,6 +62,12 @@ class ConnectionHost {
   virtual void abort(HeldConnection& connection) = 0;
   // The kernel's view of the connection's TCP path, where it has one.
   virtual std::optional<TcpPathStats> tcpStats(HeldConnection& connection) = 0;
+  // Before connect(): what the attempt needs that can fail before any
+  // network (credentials read from files); a failure (stage config) ends the
+  // attempt.
+  virtual std::optional<ConnectionFailure> prepareAttempt(HeldConnection& /*connection*/) {
+    return std::nullopt;
+  }
 
  protected:
   ~ConnectionHost() = default;

@@ -30,6 +30,7 @@ using wsprobe::testing::waitFor;
 
 const std::string kToken = "tok7f3a9cSECRETheader";
 const std::string kPassword = "pw51d2e8SECRETurl";
+const std::string kFileToken = "ft93b0e1SECRETfile";  // read from a file: ${file:...}
 const std::vector<std::string> kSecretEnv = {"WSPROBE_TEST_TOKEN=" + kToken,
                                              "WSPROBE_TEST_PASSWORD=" + kPassword};
 
@@ -43,7 +44,7 @@ std::string base64(const std::string& text) {
 
 // Every form in which a planted secret could leak.
 std::vector<std::string> secretForms() {
-  return {kToken, kPassword, "probe:" + kPassword, base64("probe:" + kPassword)};
+  return {kToken, kPassword, "probe:" + kPassword, base64("probe:" + kPassword), kFileToken};
 }
 
 void requireNoSecret(const std::string& where, const std::string& text) {
@@ -76,11 +77,13 @@ struct Endpoints {
   wsprobe::endpoints::MisbehavingEndpoint refusing;
 };
 
-std::string configText(const Endpoints& endpoints, const std::string& extra_target_line = "") {
+std::string configText(const Endpoints& endpoints, const std::string& extra_target_line = "",
+                       const std::string& token_file = "/nonexistent/wsprobe-test-token") {
   return "[web]\nlisten_address = \"127.0.0.1:0\"\n"
          "[defaults]\nping_interval = \"500ms\"\nbackoff_initial = \"100ms\"\nbackoff_max = \"300ms\"\n"
          "[[target]]\nname = \"with-header\"\nurl = \"" + endpoints.closing.url("/ws") + "\"\n"
-         "headers = { Authorization = \"Bearer ${WSPROBE_TEST_TOKEN}\", X-Api-Key = \"${WSPROBE_TEST_TOKEN}\" }\n" +
+         "headers = { Authorization = \"Bearer ${WSPROBE_TEST_TOKEN}\", X-Api-Key = \"${WSPROBE_TEST_TOKEN}\", "
+         "X-File-Token = \"${file:" + token_file + "}\" }\n" +
          extra_target_line +
          "[[target]]\nname = \"with-userinfo\"\n"
          "url = \"ws://probe:${WSPROBE_TEST_PASSWORD}@127.0.0.1:" + std::to_string(endpoints.refusing.port()) +
@@ -143,7 +146,8 @@ TEST_CASE("the running daemon shows no planted secret in logs, page, API or metr
     DYNAMIC_SECTION("log format " << format) {
       Endpoints endpoints;
       TempDir dir;
-      dir.write("wsprobe.toml", configText(endpoints));
+      dir.write("token", kFileToken + "\n");
+      dir.write("wsprobe.toml", configText(endpoints, "", dir.file("token")));
       const std::string log_file = dir.file("wsprobe.log");
       ChildProcess daemon({WSPROBE_BINARY, "--config.file=" + dir.file("wsprobe.toml"), "--log.level=debug",
                            "--log.format=" + format, "--web.listen-address=127.0.0.1:0"},
@@ -164,6 +168,7 @@ TEST_CASE("the running daemon shows no planted secret in logs, page, API or metr
       // auth) reached the endpoints.
       CHECK(endpoints.closing.waitUntil([&] { return sawHeader(endpoints.closing, "authorization", "Bearer " + kToken); }, 10s));
       CHECK(sawHeader(endpoints.closing, "x-api-key", kToken));
+      CHECK(sawHeader(endpoints.closing, "x-file-token", kFileToken));
       CHECK(endpoints.refusing.waitUntil(
           [&] { return sawHeader(endpoints.refusing, "authorization", "Basic " + base64("probe:" + kPassword)); },
           10s));

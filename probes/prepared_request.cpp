@@ -1,0 +1,33 @@
+#include "probes/prepared_request.h"
+
+namespace wsprobe {
+
+std::variant<PreparedRequest, ConnectionFailure> prepareRequest(const TargetSpec& spec, const FileReader& read) {
+  std::optional<ConnectionFailure> failure;
+  auto expand = [&](const std::string& text, const std::string& where) {
+    if (failure || !hasFileReference(text)) return text;
+    auto expanded = expandCredentialTemplate(text, read);
+    if (!expanded.error.empty()) {
+      ConnectionFailure problem;
+      problem.stage = FailureStage::config;
+      problem.detail = expanded.failed_file.empty()
+                           ? where + ": " + expanded.error
+                           : where + ": cannot read credential file '" + expanded.failed_file + "': " + expanded.error;
+      failure = std::move(problem);
+      return std::string();
+    }
+    if (expanded.value.find_first_of("\r\n") != std::string::npos) {
+      failure = ConnectionFailure{FailureStage::config, 0, where + ": a credential file holds a line break", ""};
+      return std::string();
+    }
+    return std::move(expanded.value);
+  };
+  PreparedRequest request;
+  request.path = expand(spec.url.path, "url");
+  request.origin = expand(spec.origin, "origin");
+  for (const auto& [name, value] : spec.headers) request.headers.emplace_back(name, expand(value, "header " + name));
+  if (failure) return *failure;
+  return request;
+}
+
+}  // namespace wsprobe
