@@ -135,8 +135,11 @@ void Agent::stop() {
     stopped_ = true;
     ready_ = false;
   }
-  engine_.shutdown(std::chrono::milliseconds(1500));
+  // Requests first: once http_.stop() returns no handler runs, so none can
+  // ask the engine for its status while it goes (the engine answers a call
+  // after its shutdown with nothing, but nothing should depend on that).
   http_.stop();
+  engine_.shutdown(std::chrono::milliseconds(1500));
 }
 
 std::string Agent::renderMetrics() const {

@@ -89,11 +89,19 @@ struct Engine::Impl final : ConnectionHost {
   struct ev_loop* loop = nullptr;
 #endif
   std::thread service_thread;
+  // The service loop runs while set; cleared by shutdown() once the close
+  // handshakes are over (or their grace has passed).
   std::atomic<bool> running{false};
 
   // Work handed over by other threads, run on the service thread.
   std::mutex commands_mutex;
   std::vector<std::function<void()>> commands;
+  // Under commands_mutex: work is taken only from start() until shutdown()
+  // begins. post() wakes the context while holding the mutex, so no call
+  // reaches a context that is gone, and every command taken is run (the
+  // service thread runs what is left when it stops). A call into an engine
+  // not started or stopped is a no-op: status() is empty.
+  bool accepting = false;
 
   // Service-thread state.
   struct TimerHook {
@@ -116,7 +124,12 @@ struct Engine::Impl final : ConnectionHost {
   std::map<std::string, std::unique_ptr<ProbedTarget>> targets;
   std::map<std::string, lws_vhost*> vhosts_by_trust;  // by TLS trust settings
   std::mt19937_64 random{std::random_device{}()};
+  // Set by the shutdown command: every target is removed and the close
+  // handshakes are under way. `drained` is set once no connection is live
+  // any more; shutdown() waits on it, at most for its grace.
   bool draining = false;
+  bool drained_signalled = false;
+  std::promise<void> drained;
 
   // ConnectionHost
   void connect(HeldConnection& connection) override;
@@ -136,8 +149,9 @@ struct Engine::Impl final : ConnectionHost {
     return std::uniform_real_distribution<double>(0.0, 1.0)(random);
   }
 
-  void post(std::function<void()> command);
-  void postAndWait(std::function<void()> command);
+  // False (and nothing is run) when the engine is not running.
+  bool post(std::function<void()> command);
+  bool postAndWait(std::function<void()> command);
   void runCommands();
   void serve();
   void serviceOnce();
@@ -545,23 +559,25 @@ bool Engine::Impl::anyConnectionLive() const {
                      [](const auto& slot) { return slot && slot->hasTransport(); });
 }
 
-void Engine::Impl::post(std::function<void()> command) {
-  {
-    std::lock_guard lock(commands_mutex);
-    commands.push_back(std::move(command));
-  }
+bool Engine::Impl::post(std::function<void()> command) {
+  std::lock_guard lock(commands_mutex);
+  if (!accepting) return false;
+  commands.push_back(std::move(command));
   lws_cancel_service(context);
+  return true;
 }
 
-void Engine::Impl::postAndWait(std::function<void()> command) {
-  if (!running) return;
+bool Engine::Impl::postAndWait(std::function<void()> command) {
   std::promise<void> done;
   auto finished = done.get_future();
-  post([&] {
-    command();
-    done.set_value();
-  });
+  if (!post([&] {
+        command();
+        done.set_value();
+      })) {
+    return false;
+  }
   finished.wait();
+  return true;
 }
 
 void Engine::Impl::runCommands() {
@@ -582,16 +598,20 @@ void Engine::Impl::serviceOnce() {
 }
 
 void Engine::Impl::serve() {
-  while (running || (draining && anyConnectionLive())) serviceOnce();
-  runCommands();  // nobody waits forever on a command posted late
+  while (running) {
+    serviceOnce();
+    if (draining && !drained_signalled && !anyConnectionLive()) {
+      drained_signalled = true;
+      drained.set_value();
+    }
+  }
+  runCommands();  // what was taken before shutdown() stopped taking work
 }
 
 Engine::Engine() : Engine(Settings{}) {}
 Engine::Engine(Settings settings) : impl_(std::make_unique<Impl>(settings)) {}
 
-Engine::~Engine() {
-  if (impl_->running) shutdown(std::chrono::milliseconds(0));
-}
+Engine::~Engine() { shutdown(Duration::zero()); }
 
 bool Engine::start(std::string* error) {
   lws_set_log_level(LLL_ERR, nullptr);
@@ -639,6 +659,8 @@ bool Engine::start(std::string* error) {
   impl_->admit_timer.impl = impl_.get();
   impl_->running = true;
   impl_->service_thread = std::thread([impl = impl_.get()] { impl->serve(); });
+  std::lock_guard lock(impl_->commands_mutex);
+  impl_->accepting = true;
   return true;
 }
 
@@ -653,25 +675,27 @@ void Engine::removeTarget(const std::string& name, int close_code) {
 }
 
 void Engine::shutdown(Duration grace) {
-  if (!impl_->running) return;
   Impl& impl = *impl_;
-  impl.postAndWait([&impl] {
-    std::vector<std::string> names;
-    for (const auto& [name, target] : impl.targets) names.push_back(name);
-    for (const auto& name : names) impl.remove(name, close_code::going_away);
-    impl.draining = true;
-  });
-  // Let the close frames go out, then stop whatever is still open.
-  const auto deadline = std::chrono::steady_clock::now() + grace;
-  while (std::chrono::steady_clock::now() < deadline) {
-    bool live = true;
-    impl.postAndWait([&] { live = impl.anyConnectionLive(); });
-    if (!live) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::future<void> drained;
+  {
+    std::lock_guard lock(impl.commands_mutex);
+    if (!impl.accepting) return;  // never started, or stopped (or stopping) already
+    impl.accepting = false;
+    drained = impl.drained.get_future();
+    // The last command: close everything with 1001 (the ends are reported
+    // first), then the service thread says when nothing is live any more.
+    impl.commands.push_back([&impl] {
+      std::vector<std::string> names;
+      for (const auto& [name, target] : impl.targets) names.push_back(name);
+      for (const auto& name : names) impl.remove(name, close_code::going_away);
+      impl.draining = true;
+    });
+    lws_cancel_service(impl.context);
   }
+  // Let the close handshakes finish, then stop whatever is still open.
+  drained.wait_for(grace);
   impl.running = false;
-  impl.draining = false;
-  lws_cancel_service(impl.context);
+  lws_cancel_service(impl.context);  // the service thread is the only one left using it
   impl.service_thread.join();
   lws_context_destroy(impl.context);
   impl.context = nullptr;

@@ -45,8 +45,6 @@ class Engine {
     // 1 ms: at 10,000 connections 5 ms cost the same CPU but sent pings in
     // bursts the server answers one after another (RTT mean 2.0 vs 1.4 ms).
     Duration timer_slack = std::chrono::milliseconds(1);
-    // Close frames sent on removal or shutdown get this long to be answered.
-    Duration close_grace = std::chrono::milliseconds(1500);
     // Draws in [0, 1] for the reconnect jitter; empty: a randomly seeded
     // generator. Tests pin it to 1 to see the backoff's ceilings themselves.
     std::function<double()> unit_random;
@@ -62,7 +60,9 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Creates the context and starts the service thread.
+  // Creates the context and starts the service thread. Every other call
+  // made before start() succeeds, or after shutdown() began, does nothing
+  // (status() is empty); calls racing shutdown() end either way, never hang.
   bool start(std::string* error);
 
   // Starts holding the target's connections. The observer is called on the
@@ -75,7 +75,9 @@ class Engine {
   void removeTarget(const std::string& name, int close_code = 1000);
 
   // Closes every connection with 1001 (reported as cause agent), waits at
-  // most `grace` for the close handshakes, and stops the service thread.
+  // most `grace` for the close handshakes (the service thread says when the
+  // last one has ended), and stops the service thread. Once is enough: later
+  // calls, and the destructor, do nothing.
   void shutdown(Duration grace);
 
   std::vector<TargetStatus> status();
