@@ -104,22 +104,6 @@ const char* typeName(toml::node_type type) {
   }
 }
 
-// The URL as it may be shown: the configured text (before ${VAR} expansion),
-// with any user:password@ replaced by ***@.
-std::string displayUrl(std::string_view configured) {
-  std::string out(configured);
-  const auto scheme_end = out.find("://");
-  if (scheme_end == std::string::npos) return out;
-  const auto authority_start = scheme_end + 3;
-  const auto authority_end = out.find_first_of("/?#", authority_start);
-  const auto at = out.rfind('@', authority_end == std::string::npos ? std::string::npos : authority_end);
-  if (at != std::string::npos && at >= authority_start &&
-      (authority_end == std::string::npos || at < authority_end)) {
-    out.replace(authority_start, at - authority_start, "***");
-  }
-  return out;
-}
-
 class Parser {
  public:
   Parser(std::string_view source_name, const EnvLookup& env) : source_(source_name), env_(env) {}
@@ -367,9 +351,10 @@ class Parser {
     auto parsed = parseWebSocketUrl(expanded, &error);
     if (!parsed) {
       // The expanded text may hold a secret: name the problem, not the value.
-      fail(*url, path + ".url", "invalid WebSocket URL " + displayUrl(configured) + ": " + error);
+      fail(*url, path + ".url", "invalid WebSocket URL " + redactUrl(configured) + ": " + error);
     }
-    parsed->text = displayUrl(configured);
+    // Only ever shown: keep it redacted, and before ${VAR} expansion.
+    parsed->text = redactUrl(configured);
     spec.url = std::move(*parsed);
     apply(table, path, spec);
     validate(table, path, spec);

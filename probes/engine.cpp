@@ -28,6 +28,7 @@
 #include "probes/probed_target.h"
 #include "probes/prepared_request.h"
 #include "probes/tls_session_info.h"
+#include "probes/url_credentials.h"
 
 namespace wsprobe {
 
@@ -522,13 +523,7 @@ void Engine::Impl::add(const TargetSpec& spec, std::shared_ptr<ProbeObserver> ob
   if (targets.count(spec.name)) remove(spec.name, close_code::normal);
   auto target = std::make_unique<ProbedTarget>(spec, std::move(observer));
   target->vhost = vhostFor(spec.tls);
-  if (!spec.url.userinfo.empty()) {
-    std::string encoded(spec.url.userinfo.size() * 2 + 8, '\0');
-    const int n = lws_b64_encode_string(spec.url.userinfo.data(),
-                                        static_cast<int>(spec.url.userinfo.size()), encoded.data(),
-                                        static_cast<int>(encoded.size()));
-    if (n > 0) target->basic_authorization = "Basic " + encoded.substr(0, static_cast<std::size_t>(n));
-  }
+  target->basic_authorization = basicAuthorization(spec.url.userinfo);
   const TimePoint now = monotonicNow();
   for (int i = 0; i < spec.connections; ++i) {
     target->connections.push_back(newSlot(*target, ConnectionMode::heartbeat, i));

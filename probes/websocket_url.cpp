@@ -6,13 +6,59 @@
 
 namespace wsprobe {
 
-std::string WebSocketUrl::redacted() const {
-  if (userinfo.empty()) return text;
-  std::string out = text;
-  const auto at = out.find(userinfo);
-  if (at != std::string::npos) out.replace(at, userinfo.size(), "***");
+namespace {
+// "a=1&b&c=2" -> "a=***&b&c=***"
+void appendRedactedQuery(std::string_view query, std::string& out) {
+  bool in_value = false;
+  for (const char c : query) {
+    if (c == '&') {
+      in_value = false;
+      out += c;
+    } else if (c == '=' && !in_value) {
+      in_value = true;
+      out += "=***";
+    } else if (!in_value) {
+      out += c;
+    }
+  }
+}
+}  // namespace
+
+std::string redactUrl(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 8);
+  // The authority follows the first "://" unless a path, query or fragment
+  // began before it; whatever stands before "://" (a scheme or not).
+  std::size_t authority_start = 0;
+  if (const auto scheme_end = text.find("://");
+      scheme_end != std::string_view::npos && text.find_first_of("/?#") > scheme_end) {
+    authority_start = scheme_end + 3;
+  }
+  out.append(text.substr(0, authority_start));
+  const std::size_t authority_end = std::min(text.find_first_of("/?#", authority_start), text.size());
+  std::string_view authority = text.substr(authority_start, authority_end - authority_start);
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    out += "***";
+    authority.remove_prefix(at);  // from the '@' on
+  }
+  out.append(authority);
+
+  std::string_view rest = text.substr(authority_end);
+  const std::size_t fragment = rest.find('#');
+  const std::size_t query = rest.find('?');
+  const std::size_t path_end = std::min(query, fragment);
+  out.append(rest.substr(0, path_end));
+  if (query != std::string_view::npos && query < fragment) {
+    out += '?';
+    appendRedactedQuery(rest.substr(query + 1, fragment == std::string_view::npos ? std::string_view::npos
+                                                                                   : fragment - query - 1),
+                        out);
+  }
+  if (fragment != std::string_view::npos) out += fragment + 1 < rest.size() ? "#***" : "#";
   return out;
 }
+
+std::string WebSocketUrl::redacted() const { return redactUrl(text); }
 
 namespace {
 bool fail(std::string* error, std::string message) {

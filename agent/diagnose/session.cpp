@@ -223,27 +223,6 @@ TargetSpec specFor(const Request& request, Probe probe) {
 
 }  // namespace
 
-std::string displayUrl(const WebSocketUrl& url) {
-  std::string shown = url.redacted();
-  // Query values often carry tokens (?access_token=...): keep only the names.
-  const auto query = shown.find('?');
-  if (query == std::string::npos) return shown;
-  std::string out = shown.substr(0, query + 1);
-  bool in_value = false;
-  for (std::size_t i = query + 1; i < shown.size(); ++i) {
-    const char c = shown[i];
-    if (c == '&') {
-      in_value = false;
-      out += c;
-    } else if (c == '=' && !in_value) {
-      in_value = true;
-      out += "=***";
-    } else if (!in_value) {
-      out += c;
-    }
-  }
-  return out;
-}
 
 Observations run(const Request& request, ProgressOutput progress, const std::atomic<bool>& stop) {
   const Clock::time_point started = Clock::now();
@@ -282,7 +261,7 @@ Observations run(const Request& request, ProgressOutput progress, const std::ato
     out.flush();
   };
   if (progress.stream) {
-    *progress.stream << "diagnosing " << displayUrl(request.url) << " for "
+    *progress.stream << "diagnosing " << request.url.redacted() << " for "
                      << formatSeconds(seconds(request.duration)) << ": " << probes.size()
                      << " connections (pinged every " << wsprobe::formatDuration(request.ping_interval)
                      << ", idle"
@@ -325,7 +304,7 @@ Observations run(const Request& request, ProgressOutput progress, const std::ato
   if (engine_started) engine.shutdown(1s);
   seen.preflight = preflight.get();
   if (!engine_started) seen.preflight.error = "cannot start the engine: " + error;
-  seen.url = displayUrl(request.url);
+  seen.url = request.url.redacted();
   seen.secure = request.url.secure;
   seen.planned = request.duration;
   seen.interrupted = interrupted;

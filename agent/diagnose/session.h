@@ -49,7 +49,4 @@ struct ProgressOutput {
 // no connection could open after three attempts each.
 Observations run(const Request& request, ProgressOutput progress, const std::atomic<bool>& stop);
 
-// The URL as the report shows it: credentials and query values hidden.
-std::string displayUrl(const WebSocketUrl& url);
-
 }  // namespace wsprobe::diagnose

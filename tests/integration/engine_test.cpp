@@ -267,6 +267,17 @@ TEST_CASE("custom headers, origin, subprotocols and URL credentials are sent", "
   CHECK(probe.waitForMetric("wsprobe_ping_rtt_seconds_count", {{"target", "headers"}}, 1, 5s));
 }
 
+TEST_CASE("URL credentials are percent-decoded before they are sent as basic auth", "[integration]") {
+  MisbehavingEndpoint server(EndpointBehaviour{});
+  // user "pr obe", password "p@ss:w/rd"
+  const std::string url = "ws://pr%20obe:p%40ss%3aw%2Frd@127.0.0.1:" + std::to_string(server.port()) + "/ws";
+  AgentUnderTest probe(targetBlock("decoded", url));
+  REQUIRE(server.waitUntil([&] { return server.upgradesCompleted() >= 1; }, 10000ms));
+  const auto requests = server.requests();
+  REQUIRE_FALSE(requests.empty());
+  CHECK(requests.front().header("authorization") == "Basic cHIgb2JlOnBAc3M6dy9yZA==");  // pr obe:p@ss:w/rd
+}
+
 TEST_CASE("handshakes in flight are capped; queued attempts start as places free", "[integration]") {
   EndpointBehaviour mute;
   mute.never_answer = true;

@@ -140,7 +140,7 @@ headers = { "X-Price" = "$$5 ${TOKEN}" }
   CHECK(a.url.path == "/ws?token=t0k");
   CHECK(a.headers.at(0).second == "$5 t0k");
   // What may be shown is the configured text with the credentials masked.
-  CHECK(a.url.text == "wss://***@${HOST}:8443/ws?token=${TOKEN}");
+  CHECK(a.url.text == "wss://***@${HOST}:8443/ws?token=***");  // shown: one redaction for every URL
 }
 
 TEST_CASE("an empty file is a valid configuration with no targets", "[unit]") {
