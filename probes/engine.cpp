@@ -245,13 +245,19 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
       connection->onConnectError(now, message, status);
       return 0;
     }
-    case LWS_CALLBACK_CLIENT_ESTABLISHED: {
+    case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH: {
+      // The response headers are still there (they are gone by ESTABLISHED):
+      // the subprotocol the server picked decides the application protocol.
       char picked[128] = {0};
       const int n = lws_hdr_copy(wsi, picked, sizeof picked, WSI_TOKEN_PROTOCOL);
+      connection->onUpgradeResponse(std::string_view(picked, n > 0 ? static_cast<std::size_t>(n) : 0));
+      return 0;
+    }
+    case LWS_CALLBACK_CLIENT_ESTABLISHED: {
       if (const auto tls = readTlsSession(lws_get_ssl(wsi)); tls && connection->target()) {
         connection->target()->observer->onTlsSession(tls->version, tls->cipher, tls->earliest_not_after);
       }
-      connection->onEstablished(now, std::string_view(picked, n > 0 ? static_cast<std::size_t>(n) : 0));
+      connection->onEstablished(now, {});
       return 0;
     }
     case LWS_CALLBACK_CLIENT_RECEIVE_PONG:

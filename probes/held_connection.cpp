@@ -70,6 +70,7 @@ void HeldConnection::startAttempt(TimePoint now) {
   attempt_started_ = now;
   reached_tls_ = reached_http_ = timed_out_ = detecting_ = false;
   tls_problem_.clear();
+  subprotocol_.clear();
   seen_ = {};
   session_.reset();
   outbox_.clear();
@@ -259,12 +260,12 @@ void HeldConnection::onEstablished(TimePoint now, std::string_view subprotocol) 
   received_message_.clear();
   message_truncated_ = false;
   utf8_.reset();
-  subprotocol_ = std::string(subprotocol);
+  if (!subprotocol.empty()) subprotocol_ = std::string(subprotocol);
   if (target_->protocol) {
     startSession(*target_->protocol, now);
   } else if (!target_->protocol_in_use.empty()) {
     startSession(target_->protocol_in_use, now);
-  } else if (const auto decided = detectAtUpgrade(target_->spec.url.path, subprotocol)) {
+  } else if (const auto decided = detectAtUpgrade(target_->spec.url.path, subprotocol_)) {
     startSession(*decided, now);
   } else {
     // Nothing to go by yet: the connection opens as raw, as it always did,

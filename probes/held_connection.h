@@ -102,7 +102,10 @@ class HeldConnection final : private SessionSink {
   void onTlsVerification(std::string_view problem);
   void onHandshakeRequestSent() { reached_http_ = true; }
   void onConnectError(TimePoint now, std::string_view message, int http_status);
-  // 101 Switching Protocols; `subprotocol` is the one the server picked.
+  // The 101's headers: the subprotocol the server picked (empty: none).
+  void onUpgradeResponse(std::string_view subprotocol) { subprotocol_ = std::string(subprotocol); }
+  // 101 Switching Protocols; `subprotocol`, when not empty, is the one the
+  // server picked (else what onUpgradeResponse said).
   void onEstablished(TimePoint now, std::string_view subprotocol);
   void onPong(std::string_view payload, TimePoint now);
   // A piece of a data message. `first` and `final` mark the message's

@@ -13,7 +13,7 @@ using Catch::Matchers::Contains;
 using endpoints::EndpointBehaviour;
 using endpoints::MisbehavingEndpoint;
 
-TEST_CASE("diagnose CLI: a healthy endpoint exits 0; repeated headers and subprotocols before the URL",
+TEST_CASE("diagnose CLI: a healthy endpoint exits 0, repeated headers and subprotocols before the URL",
           "[e2e]") {
   MisbehavingEndpoint server(EndpointBehaviour{});
   const auto result =

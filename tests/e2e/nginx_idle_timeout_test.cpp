@@ -45,8 +45,7 @@ std::optional<Duration> heartbeatAge(Agent& agent, const std::string& target) {
 
 }  // namespace
 
-TEST_CASE(
-    "nginx proxy_read_timeout 3s: idle drops with 1006 at 3.0 s, the estimate settles at 3, "
+TEST_CASE("nginx proxy_read_timeout 3s: idle drops with 1006 at 3.0 s, the estimate settles at 3, "
     "pings keep the heartbeat up, data frames get answers, diagnose names the timeout",
     "[e2e]") {
   EndpointBehaviour backend;

@@ -73,8 +73,7 @@ int openConnections(Engine &engine) {
 
 } // namespace
 
-TEST_CASE(
-    "engine: calls into an engine never started or already stopped do nothing",
+TEST_CASE("engine: calls into an engine never started or already stopped do nothing",
     "[integration]") {
   MisbehavingEndpoint server(EndpointBehaviour{});
   auto observer = std::make_shared<CountingObserver>();

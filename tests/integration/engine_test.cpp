@@ -278,7 +278,7 @@ TEST_CASE("URL credentials are percent-decoded before they are sent as basic aut
   CHECK(requests.front().header("authorization") == "Basic cHIgb2JlOnBAc3M6dy9yZA==");  // pr obe:p@ss:w/rd
 }
 
-TEST_CASE("handshakes in flight are capped; queued attempts start as places free", "[integration]") {
+TEST_CASE("handshakes in flight are capped, queued attempts start as places free", "[integration]") {
   EndpointBehaviour mute;
   mute.never_answer = true;
   MisbehavingEndpoint silent_server(mute);

@@ -27,7 +27,7 @@ bool sawRequest(const MisbehavingEndpoint& server, const std::string& authorizat
 }
 }  // namespace
 
-TEST_CASE("credentials read from files follow the files at each attempt; a missing file fails at stage config",
+TEST_CASE("credentials read from files follow the files at each attempt, a missing file fails at stage config",
           "[integration]") {
   MisbehavingEndpoint server(EndpointBehaviour{});
   TempDir dir;

@@ -70,8 +70,7 @@ int portFromLog(const std::string& log) {
 
 }  // namespace
 
-TEST_CASE(
-    "target files: a ConfigMap-style update reloads without a signal, as "
+TEST_CASE("target files: a ConfigMap-style update reloads without a signal, as "
     "SIGHUP does",
     "[integration]") {
   MisbehavingEndpoint endpoint(EndpointBehaviour{});

@@ -172,7 +172,7 @@ TEST_CASE("web config: basic auth users and configured headers", "[integration][
   CHECK_THAT(both_error, Catch::Contains("both configure the listener"));
 }
 
-TEST_CASE("web config: a reload applies a changed file; a broken one changes nothing", "[integration][web]") {
+TEST_CASE("web config: a reload applies a changed file, a broken one changes nothing", "[integration][web]") {
   REQUIRE(wsprobe::testing::haveProgram("curl"));
   REQUIRE(wsprobe::testing::haveProgram("openssl"));
   TempDir dir;

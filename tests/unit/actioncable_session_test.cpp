@@ -76,7 +76,7 @@ TEST_CASE("actioncable: confirm_subscription is an app round trip, once per subs
   CHECK(session.sink.app_rtts.size() == 1);
 }
 
-TEST_CASE("actioncable: broadcasts are data messages; pings, welcomes and confirmations are not", "[unit]") {
+TEST_CASE("actioncable: broadcasts are data messages, pings, welcomes and confirmations are not", "[unit]") {
   Session session({"PricesChannel"});
   session.start();
   session.receive(std::string(R"({"identifier":")") + kPricesIdentifier + R"(","message":{"p":1}})", 10ms);
@@ -91,7 +91,7 @@ TEST_CASE("actioncable: broadcasts are data messages; pings, welcomes and confir
   CHECK(session.sink.data_messages == 2);
 }
 
-TEST_CASE("actioncable: pings keep the session; when they stop it ends as the official client would",
+TEST_CASE("actioncable: pings keep the session, when they stop it ends as the official client would",
           "[unit]") {
   Session session;
   session.start();

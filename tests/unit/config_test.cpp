@@ -100,7 +100,7 @@ TEST_CASE("SPEC's example configuration loads with every key applied", "[unit]")
   CHECK_FALSE(feed.idle_probe);
 }
 
-TEST_CASE("defaults fill every target; headers and labels merge by name", "[unit]") {
+TEST_CASE("defaults fill every target, headers and labels merge by name", "[unit]") {
   const auto result = parse(R"(
 [defaults]
 ping_interval = "3s"
@@ -123,7 +123,7 @@ labels = { team = "edge" }
   CHECK(a.headers[1].second == "edge");  // case-insensitive override
 }
 
-TEST_CASE("${VAR} expands in URLs and header values; $$ is a literal $", "[unit]") {
+TEST_CASE("${VAR} expands in URLs and header values, $$ is a literal $", "[unit]") {
   const auto result = parse(R"(
 [[target]]
 name = "a"

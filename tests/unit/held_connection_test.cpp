@@ -260,7 +260,7 @@ TEST_CASE("held connection: no session within connect_timeout is a session timeo
   CHECK(h.observer->failures[0].status() == "timeout");
 }
 
-TEST_CASE("held connection: data that stops flowing ends it as stale; gaps are observed", "[unit]") {
+TEST_CASE("held connection: data that stops flowing ends it as stale, gaps are observed", "[unit]") {
   TargetSpec watched = spec();
   watched.message_timeout = 5s;
   watched.ping_interval = 1h;  // keep heartbeats out of the way

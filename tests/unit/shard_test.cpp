@@ -35,8 +35,7 @@ TEST_CASE("shard: 10,000 target names split within a few % of even", "[unit]") {
   }
 }
 
-TEST_CASE(
-    "shard: adding targets moves no other target; a shard more moves "
+TEST_CASE("shard: adding targets moves no other target, a shard more moves "
     "only what it wins",
     "[unit]") {
   const auto before = names(2000);
@@ -89,8 +88,7 @@ TEST_CASE("shard: K/N and auto/N are parsed, bad settings explained", "[unit]") 
   }
 }
 
-TEST_CASE(
-    "shard: auto takes the StatefulSet ordinal from the host name or "
+TEST_CASE("shard: auto takes the StatefulSet ordinal from the host name or "
     "WSPROBE_SHARD_INDEX",
     "[unit]") {
   std::string error;

@@ -288,7 +288,7 @@ TEST_CASE("signalr: a server invocation that wants a result is answered with a C
 // HubProtocol.md, "Message Headers": "clients and servers are expected to be
 // able to process messages containing headers and disregard the headers";
 // Ack (8) and Sequence (9) belong to stateful reconnect, which needs negotiate.
-TEST_CASE("signalr: headers, Acks, Sequences and unknown types are ignored; records may span messages",
+TEST_CASE("signalr: headers, Acks, Sequences and unknown types are ignored, records may span messages",
           "[unit]") {
   const auto settings = signalrSettings({}, {"Stream"});
   auto session = makeSignalr(settings);

@@ -72,7 +72,7 @@ TEST_CASE("socketio v4: open, CONNECT, ready on the server's CONNECT", "[unit]")
   CHECK_FALSE(sink.ended);
 }
 
-TEST_CASE("socketio v4: auth and namespace go in the CONNECT; ready only for that namespace", "[unit]") {
+TEST_CASE("socketio v4: auth and namespace go in the CONNECT, ready only for that namespace", "[unit]") {
   const auto settings = settingsFor(kUrlV4, {{"auth", {{"token", "abc"}}}, {"namespace", "/admin"}});
   auto session = makeSession(settings);
   RecordingSessionSink sink;
@@ -137,7 +137,7 @@ TEST_CASE("socketio v4: a CONNECT_ERROR refuses the session with status connect_
   CHECK_FALSE(session->nextWake());
 }
 
-TEST_CASE("socketio: DISCONNECT after ready ends the session; before ready refuses it", "[unit]") {
+TEST_CASE("socketio: DISCONNECT after ready ends the session, before ready refuses it", "[unit]") {
   const auto settings = settingsFor(kUrlV4);
   {
     RecordingSessionSink sink;
@@ -294,7 +294,7 @@ TEST_CASE("socketio: an unanswered ack_event is given up on at the next one", "[
   CHECK(sink.app_rtts[0] == 200ms);
 }
 
-TEST_CASE("socketio: events named in subscribe are data; others, acks and other namespaces are not",
+TEST_CASE("socketio: events named in subscribe are data, others, acks and other namespaces are not",
           "[unit]") {
   const auto settings = settingsFor(kUrlV4, nlohmann::json::object(), {"prices", "news"});
   RecordingSessionSink sink;

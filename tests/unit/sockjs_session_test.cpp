@@ -23,7 +23,7 @@ std::unique_ptr<wsprobe::SessionProtocol> makeSession(const wsprobe::SessionSett
 
 }  // namespace
 
-TEST_CASE("sockjs: ready on the open frame; subscriptions go as JSON arrays; each message is data",
+TEST_CASE("sockjs: ready on the open frame, subscriptions go as JSON arrays, each message is data",
           "[unit]") {
   wsprobe::SessionSettings settings;
   settings.url_path = "/echo/123/abcdefgh/websocket";

@@ -184,8 +184,7 @@ TEST_CASE("stomp: the server's heart-beats are not data, MESSAGE frames are",
   CHECK_FALSE(sink.ended);
 }
 
-TEST_CASE(
-    "stomp: app RTT from BEGIN/ABORT with a receipt, every heartbeat interval",
+TEST_CASE("stomp: app RTT from BEGIN/ABORT with a receipt, every heartbeat interval",
     "[unit]") {
   wsprobe::SessionSettings settings;
   settings.heartbeat_interval = 5s;

@@ -60,8 +60,7 @@ url = "ws://127.0.0.1:1/main"
 
 }  // namespace
 
-TEST_CASE(
-    "target files: TOML and file_sd files add their targets, with the "
+TEST_CASE("target files: TOML and file_sd files add their targets, with the "
     "main file's defaults",
     "[unit]") {
   ScratchDirectory dir;
@@ -141,8 +140,7 @@ TEST_CASE("target files: errors name the file, line, column and key", "[unit]") 
   CHECK(loadFrom(dir).config);
 }
 
-TEST_CASE(
-    "target files: the directories to watch include the pattern's even "
+TEST_CASE("target files: the directories to watch include the pattern's even "
     "before it matches",
     "[unit]") {
   ScratchDirectory dir;
@@ -156,8 +154,7 @@ TEST_CASE(
         std::set<std::string>{(dir.path / "later").string(), "/nonexistent/x"});
 }
 
-TEST_CASE(
-    "target files: a shard keeps its own targets, the command line's "
+TEST_CASE("target files: a shard keeps its own targets, the command line's "
     "setting winning",
     "[unit]") {
   ScratchDirectory dir;
