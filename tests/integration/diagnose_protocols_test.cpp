@@ -46,7 +46,7 @@ void checkNoProblem(const Observations& seen, const std::string& protocol) {
   CHECK(seen.of(Probe::idle).ends.empty());
   CHECK_FALSE(seen.of(Probe::ping).rtts.empty());
   CHECK_THAT(renderText(seen, findings), Contains("protocol: " + protocol));
-  CHECK_THAT(renderJson(seen, findings), Contains("\"protocol_in_use\":\"" + protocol + "\""));
+  CHECK_THAT(renderJson(seen, findings), Contains("\"protocol_in_use\": \"" + protocol + "\""));
 }
 
 }  // namespace
