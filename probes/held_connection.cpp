@@ -144,7 +144,9 @@ void HeldConnection::onDeadline(TimePoint now, Duration slack) {
         return;
       }
       if (mode_ == ConnectionMode::heartbeat && due_by >= next_heartbeat_) {
-        next_heartbeat_ = nextHeartbeatAt(now, target_->spec.ping_interval,
+        // From the grid point itself: a wake-up within the slack before it
+        // must not land on the same point again (a second ping at once).
+        next_heartbeat_ = nextHeartbeatAt(std::max(now, next_heartbeat_), target_->spec.ping_interval,
                                           target_->heartbeatPhase(index_));
         requestHeartbeat();
       }

@@ -330,3 +330,17 @@ TEST_CASE("held connection: an in-band end of the session is counted with the co
   CHECK(h.observer->ends[0].code == 1000);
   CHECK(h.observer->ends[0].reason == "server ended the session");
 }
+
+TEST_CASE("held connection: a wake-up within the slack before a ping sends it once, not twice", "[unit]") {
+  Harness h(spec());
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onEstablished(at(0s), "");
+  const TimePoint ping_at = *h.transport.wake;
+  // Woken 1 ms early with 1 ms of slack: the ping goes now, the next one a whole interval later.
+  connection.onDeadline(ping_at - 1ms, 1ms);
+  h.transport.drain(connection, ping_at - 1ms);
+  REQUIRE(h.transport.written.size() == 1);
+  connection.onPong(h.transport.written[0].payload, ping_at);
+  CHECK(h.transport.wake == ping_at + 10s);
+}
