@@ -33,13 +33,15 @@ namespace {
 using namespace wsprobe;
 using Clock = std::chrono::steady_clock;
 
-// Every RTT of the window in 1 us buckets (the last one: at least 200 ms).
+// Every RTT of the window: 1 us buckets up to 100 ms, then 1 ms buckets up
+// to 60 s (the last one: at least that).
 // calloc, so only the buckets used cost resident memory: the bench's own
 // bookkeeping must not show up as the engine's (a vector of every RTT held
 // about 2 MB at 10,000 connections).
 class RttHistogram {
  public:
-  static constexpr std::size_t kBuckets = 200000;
+  static constexpr std::size_t kFineBuckets = 100000;
+  static constexpr std::size_t kBuckets = kFineBuckets + 60000;
 
   void add(Duration rtt) {
     const double us = std::chrono::duration<double, std::micro>(rtt).count();
@@ -47,7 +49,9 @@ class RttHistogram {
     ++count_;
     sum_us_ += us;
     max_us_ = std::max(max_us_, us);
-    ++buckets_[std::min(static_cast<std::size_t>(us), kBuckets - 1)];
+    auto bucket = static_cast<std::size_t>(us);
+    if (bucket >= kFineBuckets) bucket = kFineBuckets + (bucket - kFineBuckets) / 1000;
+    ++buckets_[std::min(bucket, kBuckets - 1)];
   }
   std::uint64_t count() {
     std::lock_guard lock(mutex_);
@@ -68,9 +72,12 @@ class RttHistogram {
     std::uint64_t seen = 0;
     for (std::size_t bucket = 0; bucket < kBuckets; ++bucket) {
       seen += buckets_[bucket];
-      if (seen > rank) return static_cast<double>(bucket) + 0.5;
+      if (seen > rank) {
+        return bucket < kFineBuckets ? static_cast<double>(bucket) + 0.5
+                                     : static_cast<double>(kFineBuckets + (bucket - kFineBuckets) * 1000 + 500);
+      }
     }
-    return static_cast<double>(kBuckets);
+    return 0;
   }
 
  private:

@@ -31,7 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { kMaxTargets = 16, kBufferSize = 256, kMaxInFlight = 256, kHistogramBuckets = 200000 };
+enum { kMaxTargets = 16, kBufferSize = 256, kMaxInFlight = 256, kMaxBurst = 64 };
+
+// RTT buckets: 1 us up to 100 ms, then 1 ms up to 60 s (the last one: at least that).
+enum { kFineBuckets = 100000, kHistogramBuckets = kFineBuckets + 60000 };
 
 enum ConnectionState { kUnused, kConnecting, kHandshake, kOpen, kDead };
 
@@ -60,9 +63,11 @@ struct Totals {
   uint64_t handshake_failures;
   uint64_t lost;              // open connections closed by the server or errored
   uint64_t write_failures;
+  double lag_sum_us;          // how late pings left after their grid point (a starved client)
+  double lag_max_us;
   double rtt_sum_us;
   double rtt_max_us;
-  uint32_t histogram[kHistogramBuckets];  // 1 us buckets; the last one is "at least"
+  uint32_t histogram[kHistogramBuckets];
 };
 
 static struct Target targets[kMaxTargets];
@@ -293,6 +298,7 @@ static void record(double rtt_us) {
   totals.rtt_sum_us += rtt_us;
   if (rtt_us > totals.rtt_max_us) totals.rtt_max_us = rtt_us;
   size_t bucket = (size_t)rtt_us;
+  if (bucket >= kFineBuckets) bucket = kFineBuckets + (bucket - kFineBuckets) / 1000;
   if (bucket >= kHistogramBuckets) bucket = kHistogramBuckets - 1;
   ++totals.histogram[bucket];
 }
@@ -339,7 +345,7 @@ static void readFrames(struct Connection* connection) {
   connection->have = (uint16_t)(connection->have - at);
 }
 
-static void sendPing(struct Connection* connection, uint32_t sequence) {
+static void sendPing(struct Connection* connection, uint32_t sequence, int64_t due) {
   if (connection->state != kOpen) return;
   if (connection->ping_sequence != 0 && recording) ++totals.unanswered;
   const uint64_t mask = nextMask();
@@ -359,7 +365,12 @@ static void sendPing(struct Connection* connection, uint32_t sequence) {
   }
   connection->ping_sequence = sequence;
   connection->ping_sent_ns = sent_at;
-  if (recording) ++totals.pings_sent;
+  if (recording) {
+    const double lag_us = (double)(sent_at - due) / 1e3;
+    ++totals.pings_sent;
+    totals.lag_sum_us += lag_us;
+    if (lag_us > totals.lag_max_us) totals.lag_max_us = lag_us;
+  }
 }
 
 static double percentileUs(double p) {
@@ -368,9 +379,11 @@ static double percentileUs(double p) {
   uint64_t seen = 0;
   for (size_t bucket = 0; bucket < kHistogramBuckets; ++bucket) {
     seen += totals.histogram[bucket];
-    if (seen > rank) return (double)bucket + 0.5;
+    if (seen > rank) {
+      return bucket < kFineBuckets ? (double)bucket + 0.5 : kFineBuckets + (double)(bucket - kFineBuckets) * 1000 + 500;
+    }
   }
-  return (double)kHistogramBuckets;
+  return 0;
 }
 
 static int openAll(void) {
@@ -417,16 +430,19 @@ static void run(int64_t origin, int64_t until, int64_t* round, int* cursor) {
   struct epoll_event events[1024];
   for (;;) {
     int64_t now = nowNs();
-    for (;;) {
+    // A client that falls behind (a starved CPU) still reads between pings
+    // and still stops at `until`: at most kMaxBurst pings per pass.
+    for (int sent = 0; sent < kMaxBurst && now < until; ++sent) {
       const int64_t due = origin + *round * interval_ns + (int64_t)*cursor * interval_ns / connection_count;
       if (due > now) break;
-      sendPing(&connections[*cursor], (uint32_t)(*round * connection_count + *cursor + 1));
+      sendPing(&connections[*cursor], (uint32_t)(*round * connection_count + *cursor + 1), due);
       if (++*cursor == connection_count) *cursor = 0, ++*round;
       now = nowNs();
     }
     if (now >= until) return;
     const int64_t due = origin + *round * interval_ns + (int64_t)*cursor * interval_ns / connection_count;
     int64_t wait = (due < until ? due : until) - now;
+    if (wait < 0) wait = 0;
     const struct timespec timeout = {.tv_sec = wait / 1000000000LL, .tv_nsec = wait % 1000000000LL};
     const int ready = epoll_pwait2(epoll_fd, events, 1024, &timeout, NULL);
     for (int e = 0; e < ready; ++e) {
@@ -519,6 +535,8 @@ int main(int argc, char** argv) {
   printf("pings answered          %.0f (%.0f per second; %llu sent, %llu unanswered when due again)\n", pongs,
          pongs / window, (unsigned long long)totals.pings_sent, (unsigned long long)totals.unanswered);
   printf("connections lost        %llu\n", lost);
+  printf("ping send lag           %.1f us mean, %.1f us max (after the grid point, to write() returning)\n",
+         totals.pings_sent ? totals.lag_sum_us / (double)totals.pings_sent : 0, totals.lag_max_us);
   printf("resident memory         %.1f MB total, %.2f KB per connection (%.1f MB before start)\n", rss / 1e6,
          kb_per_connection, rss_before / 1e6);
   printf("CPU                     %.3f s in window = %.1f%% of a core\n", cpu, 100 * cpu / window);
@@ -528,9 +546,11 @@ int main(int argc, char** argv) {
   printf("RTT p99                 %.3f ms\n", percentileUs(0.99) / 1e3);
   printf("RTT max                 %.3f ms\n", totals.rtt_max_us / 1e3);
   printf("RESULT client=reference connections=%d window_s=%.1f pongs=%.0f errors=%llu rtt_mean_us=%.1f "
-         "rtt_p50_us=%.1f rtt_p99_us=%.1f rtt_max_us=%.1f cpu_per_ping_us=%.2f rss_mb=%.2f kb_per_connection=%.3f\n",
+         "rtt_p50_us=%.1f rtt_p99_us=%.1f rtt_max_us=%.1f cpu_per_ping_us=%.2f rss_mb=%.2f kb_per_connection=%.3f "
+         "lag_mean_us=%.1f lag_max_us=%.1f\n",
          connection_count, window, pongs, lost + (unsigned long long)totals.unanswered, mean_us, percentileUs(0.50),
-         percentileUs(0.99), totals.rtt_max_us, cpu_per_ping_us, rss / 1e6, kb_per_connection);
+         percentileUs(0.99), totals.rtt_max_us, cpu_per_ping_us, rss / 1e6, kb_per_connection,
+         totals.pings_sent ? totals.lag_sum_us / (double)totals.pings_sent : 0, totals.lag_max_us);
   for (int i = 0; i < connection_count; ++i) {
     if (connections[i].fd >= 0) close(connections[i].fd);
   }
