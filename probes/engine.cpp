@@ -137,6 +137,8 @@ struct Engine::Impl final : ConnectionHost {
   void wakeAt(DeadlineQueue::Key key, TimePoint when) override;
   void requestWritable(HeldConnection& connection) override;
   bool write(HeldConnection& connection, WireFrame frame, std::string_view payload) override;
+  bool writableNow(HeldConnection& connection) override;
+  TimePoint sendTime(TimePoint) override { return monotonicNow(); }
   void abort(HeldConnection& connection) override;
   std::optional<TcpPathStats> tcpStats(HeldConnection& connection) override;
   std::optional<ConnectionFailure> prepareAttempt(HeldConnection& connection) override;
@@ -358,6 +360,32 @@ bool Engine::Impl::write(HeldConnection& connection, WireFrame frame, std::strin
   if (frame == WireFrame::ping) protocol = LWS_WRITE_PING;
   if (frame == WireFrame::binary) protocol = LWS_WRITE_BINARY;
   return lws_write(wsi, write_buffer.data() + LWS_PRE, payload.size(), protocol) >= 0;
+}
+
+// A heartbeat may be written from the deadline timer, outside the writable
+// callback lws_write()'s documentation asks for, when nothing of the
+// connection is still buffered (lws_partial_buffered). What that rule
+// protects, checked in the libwebsockets 4.3 sources:
+// - Frame order. lws_issue_raw() appends to buflist_out whatever send() did
+//   not take (EAGAIN, a partial write, a TLS WANT_WRITE) and asks for
+//   writable itself; with nothing buffered, no frame of ours is half sent,
+//   and a control frame may go between whole messages (RFC 6455 5.4).
+// - Its own control frames: a pending pong or the echo of the server's close
+//   are sent from lws' POLLOUT handling before the user callback; a ping
+//   ahead of a pong is harmless, and HeldConnection writes nothing once a
+//   close frame came in or one of ours is due.
+// - Re-entrancy: the timer runs from the event loop on the service thread,
+//   never inside a callback of this wsi; client masking
+//   (lws_0405_frame_mask_generate) and the LWS_PRE header room work the
+//   same from anywhere. No extension (permessage-deflate) is built in, so no
+//   tx draining state (tx_draining_ext) exists.
+// - Failure: a send error marks the socket unusable and returns -1, as in the
+//   callback; the connection is then killed instead of returning -1.
+// lws_send_pipe_choked() is not asked: it costs a poll() per ping, and a full
+// socket buffer is handled by the buffering above.
+bool Engine::Impl::writableNow(HeldConnection& connection) {
+  lws* wsi = connection.transportSlot();
+  return wsi != nullptr && !lws_partial_buffered(wsi);
 }
 
 void Engine::Impl::abort(HeldConnection& connection) {

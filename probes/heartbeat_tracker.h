@@ -18,6 +18,9 @@ class HeartbeatTracker {
 
   // Records a heartbeat sent at `now`; returns its sequence number.
   std::uint64_t sent(TimePoint now);
+  // The sequence number the next sent() takes (its payload is written
+  // before its send time is known).
+  std::uint64_t nextSequence() const { return next_sequence_; }
   // A ping payload tagged with `sequence`, so only our own pongs match.
   static std::string pingPayload(std::uint64_t sequence);
   // The sequence in a pong payload, if it is one of ours.

@@ -148,7 +148,7 @@ void HeldConnection::onDeadline(TimePoint now, Duration slack) {
         // must not land on the same point again (a second ping at once).
         next_heartbeat_ = nextHeartbeatAt(std::max(now, next_heartbeat_), target_->spec.ping_interval,
                                           target_->heartbeatPhase(index_));
-        requestHeartbeat();
+        requestHeartbeat(now);
       }
       if (session_) {
         if (const auto wake = session_->nextWake(); wake && due_by >= *wake) {
@@ -186,9 +186,34 @@ void HeldConnection::schedule(TimePoint now) {
   host_.wakeAt(key_, next);
 }
 
-void HeldConnection::requestHeartbeat() {
+void HeldConnection::requestHeartbeat(TimePoint now) {
   heartbeat_due_ = true;
-  if (wsi_) host_.requestWritable(*this);
+  if (!wsi_) return;
+  // Straight from the deadline when the transport holds nothing of ours: a
+  // writable round trip would stamp the ping one loop pass (and two epoll
+  // updates) after it was due. Not once a close is under way in either
+  // direction: nothing may follow a close frame.
+  if (phase_ == Phase::open && !close_code_to_send_ && !sawPeerClose() && host_.writableNow(*this)) {
+    if (!writeHeartbeat(now)) kill();
+    return;
+  }
+  host_.requestWritable(*this);
+}
+
+bool HeldConnection::writeHeartbeat(TimePoint now) {
+  heartbeat_due_ = false;
+  if (target_->spec.heartbeat == Heartbeat::ping) {
+    const std::string payload = HeartbeatTracker::pingPayload(heartbeats_.nextSequence());
+    const TimePoint sent_at = host_.sendTime(now);
+    if (!host_.write(*this, WireFrame::ping, payload)) return false;
+    heartbeats_.sent(sent_at);
+  } else {
+    const TimePoint sent_at = host_.sendTime(now);
+    if (!host_.write(*this, WireFrame::text, target_->spec.heartbeat_message)) return false;
+    heartbeats_.sent(sent_at);
+    target_->observer->onMessageSent();
+  }
+  return true;
 }
 
 void HeldConnection::kill() {
@@ -459,15 +484,7 @@ bool HeldConnection::onWritable(TimePoint now) {
   }
   if (phase_ != Phase::open && phase_ != Phase::session) return true;
   if (heartbeat_due_ && phase_ == Phase::open) {
-    heartbeat_due_ = false;
-    if (target_->spec.heartbeat == Heartbeat::ping) {
-      const std::string payload = HeartbeatTracker::pingPayload(heartbeats_.sent(now));
-      if (!host_.write(*this, WireFrame::ping, payload)) return false;
-    } else {
-      heartbeats_.sent(now);
-      if (!host_.write(*this, WireFrame::text, target_->spec.heartbeat_message)) return false;
-      target_->observer->onMessageSent();
-    }
+    if (!writeHeartbeat(now)) return false;
     schedule(now);
   } else if (!outbox_.empty()) {
     // One frame per writable callback, in order.

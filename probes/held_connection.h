@@ -54,10 +54,22 @@ class ConnectionHost {
   virtual void attemptSettled() = 0;
   // The transport of a connection that has one: onWritable() will run.
   virtual void requestWritable(HeldConnection& connection) = 0;
-  // Writes one frame; only from onWritable(). For WireFrame::close the
-  // payload is the close code (2 bytes, big-endian) and the connection's
-  // onWritable() then returns false. False: the transport failed.
+  // Writes one frame; from onWritable(), or from a deadline when
+  // writableNow() said so. For WireFrame::close the payload is the close code
+  // (2 bytes, big-endian) and the connection's onWritable() then returns
+  // false. False: the transport failed.
   virtual bool write(HeldConnection& connection, WireFrame frame, std::string_view payload) = 0;
+  // Whether a frame may be written at once, outside onWritable(): nothing of
+  // this connection is still buffered in the transport. False: the frame
+  // waits for onWritable().
+  virtual bool writableNow(HeldConnection& /*connection*/) { return false; }
+  // A heartbeat's send time, on the clock of the event times, read just
+  // before its write(). Not after: on loopback send() also delivers the
+  // frame to the server (and may wake it) before it returns, so a stamp
+  // after the write comes tens of microseconds after the frame was on the
+  // wire (tests/integration/wire_truth_test.cpp). By default the time of the
+  // event being handled.
+  virtual TimePoint sendTime(TimePoint event_time) { return event_time; }
   // Drops the transport now, without a close handshake.
   virtual void abort(HeldConnection& connection) = 0;
   // The kernel's view of the connection's TCP path, where it has one.
@@ -156,7 +168,8 @@ class HeldConnection final : private SessionSink {
   void closeTransport(int code, TimePoint now);
   void scheduleRetry(TimePoint now);
   void schedule(TimePoint now);
-  void requestHeartbeat();
+  void requestHeartbeat(TimePoint now);
+  bool writeHeartbeat(TimePoint now);
   void setAnswering(bool answering);
   void kill();
   void startSession(std::string_view protocol, TimePoint now);

@@ -72,6 +72,12 @@ struct FakeTransport final : ConnectionHost {
     return true;
   }
   void abort(HeldConnection&) override { ++aborts; }
+  // Frames may go out at once (nothing buffered); the clock a heartbeat's
+  // send time is read from.
+  bool writable_now = false;
+  std::optional<TimePoint> send_time;
+  bool writableNow(HeldConnection&) override { return writable_now; }
+  TimePoint sendTime(TimePoint event_time) override { return send_time.value_or(event_time); }
   std::optional<TcpPathStats> tcpStats(HeldConnection&) override {
     return TcpPathStats{std::chrono::microseconds(80), 0};
   }
@@ -343,4 +349,49 @@ TEST_CASE("held connection: a wake-up within the slack before a ping sends it on
   REQUIRE(h.transport.written.size() == 1);
   connection.onPong(h.transport.written[0].payload, ping_at);
   CHECK(h.transport.wake == ping_at + 10s);
+}
+
+TEST_CASE("held connection: with nothing buffered a due ping is written at once, stamped as it is written",
+          "[unit]") {
+  Harness h(spec());
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onEstablished(at(0s), "");
+  const TimePoint ping_at = *h.transport.wake;
+  h.transport.writable_now = true;
+  h.transport.send_time = ping_at + 40us;
+  h.transport.writable_requests = 0;
+  connection.onDeadline(ping_at, 0ms);
+  CHECK(h.transport.writable_requests == 0);
+  REQUIRE(h.transport.written.size() == 1);
+  CHECK(h.transport.written[0].frame == WireFrame::ping);
+  connection.onPong(h.transport.written[0].payload, ping_at + 1ms);
+  CHECK(h.observer->rtts == std::vector<Duration>{1ms - 40us});
+  // The pong deadline and the next ping are still kept.
+  CHECK(h.transport.wake == ping_at + 10s);
+}
+
+TEST_CASE("held connection: a ping waits for the writable callback when the transport is busy or a close came in",
+          "[unit]") {
+  Harness h(spec());
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onEstablished(at(0s), "");
+  const TimePoint ping_at = *h.transport.wake;
+  h.transport.writable_requests = 0;
+  connection.onDeadline(ping_at, 0ms);  // writable_now is false: something is buffered
+  CHECK(h.transport.written.empty());
+  CHECK(h.transport.writable_requests == 1);
+  h.transport.drain(connection, ping_at + 2ms);
+  REQUIRE(h.transport.written.size() == 1);
+  connection.onPong(h.transport.written[0].payload, ping_at + 3ms);
+  CHECK(h.observer->rtts == std::vector<Duration>{1ms});
+
+  // The server's close frame came in: no frame may go out ahead of ours.
+  h.transport.writable_now = true;
+  const unsigned char going_away[] = {0x03, 0xe9};
+  connection.onPeerClose(going_away, sizeof going_away);
+  const TimePoint next_ping = *h.transport.wake;
+  connection.onDeadline(next_ping, 0ms);
+  CHECK(h.transport.written.size() == 1);
 }
