@@ -516,7 +516,7 @@ DeadlineQueue::Key Engine::Impl::newSlot(ProbedTarget& target, ConnectionMode mo
 }
 
 std::optional<ConnectionFailure> Engine::Impl::prepareAttempt(HeldConnection& connection) {
-  auto outcome = prepareRequest(connection.target()->spec, readWholeFile);
+  auto outcome = prepareRequest(connection.target()->spec, readWholeFile, random());
   if (auto* failure = std::get_if<ConnectionFailure>(&outcome)) {
     prepared.erase(&connection);
     return std::move(*failure);

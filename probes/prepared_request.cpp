@@ -1,8 +1,11 @@
 #include "probes/prepared_request.h"
 
+#include "probes/protocols/upgrade_path.h"
+
 namespace wsprobe {
 
-std::variant<PreparedRequest, ConnectionFailure> prepareRequest(const TargetSpec& spec, const FileReader& read) {
+std::variant<PreparedRequest, ConnectionFailure> prepareRequest(const TargetSpec& spec, const FileReader& read,
+                                                                std::uint64_t random) {
   std::optional<ConnectionFailure> failure;
   auto expand = [&](const std::string& text, const std::string& where) {
     if (failure || !hasFileReference(text)) return text;
@@ -23,7 +26,7 @@ std::variant<PreparedRequest, ConnectionFailure> prepareRequest(const TargetSpec
     return std::move(expanded.value);
   };
   PreparedRequest request;
-  request.path = expand(spec.url.path, "url");
+  request.path = upgradePath(spec.protocol, expand(spec.url.path, "url"), random);
   request.origin = expand(spec.origin, "origin");
   for (const auto& [name, value] : spec.headers) request.headers.emplace_back(name, expand(value, "header " + name));
   if (failure) return *failure;

@@ -342,6 +342,10 @@ std::string milliseconds(Duration duration) {
 void judgeRoundTrips(const Observations& seen, std::vector<Finding>& findings) {
   constexpr double kFarAbove = 4.0;
   constexpr Duration kMargin = std::chrono::milliseconds(2);
+  // Fewer application round trips say nothing: socket.io's is its CONNECT,
+  // once per connection, and a connection's first answer carries the
+  // handler's warm-up.
+  constexpr std::size_t kMinAppSamples = 5;
   std::vector<Duration> tcp_rtts;
   std::vector<Duration> app_rtts;
   for (const Probe probe : kProbes) {
@@ -364,7 +368,7 @@ void judgeRoundTrips(const Observations& seen, std::vector<Finding>& findings) {
                         "server's CPU, blocking work on its event loop and garbage collection pauses.",
                         std::nullopt});
   }
-  if (app && ping && far_above(*app, *ping)) {
+  if (app && ping && app_rtts.size() >= kMinAppSamples && far_above(*app, *ping)) {
     findings.push_back({"application_slow", Severity::note,
                         "The application protocol's round trip (p50 " + milliseconds(*app) +
                             ") is far above the ping RTT (p50 " + milliseconds(*ping) +

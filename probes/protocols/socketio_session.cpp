@@ -222,10 +222,13 @@ class SocketIoSession final : public SessionProtocol {
           std::clamp<std::int64_t>(interval, kMinPingIntervalMs, kMaxPingIntervalMs));
       ping_due_ = now + std::chrono::milliseconds(ping_interval_ms_);
     }
-    if (first) sendConnect(sink);
+    if (first) sendConnect(now, sink);
   }
 
-  void sendConnect(SessionSink& sink) {
+  // v3 joins the default namespace without being asked.
+  bool sendsConnect() const { return !(v3_ && namespaceName() == "/"); }
+
+  void sendConnect(TimePoint now, SessionSink& sink) {
     const auto nsp = namespaceName();
     const auto auth = settings_.session.find("auth");
     const bool has_auth = auth != settings_.session.end() && auth->is_object();
@@ -233,7 +236,7 @@ class SocketIoSession final : public SessionProtocol {
     if (v3_) {
       // v3: the server joins the default namespace by itself; another one is
       // asked for with the auth as its query.
-      if (nsp == "/") return;
+      if (!sendsConnect()) return;
       message += nsp;
       if (has_auth && !auth->empty()) {
         char separator = '?';
@@ -252,6 +255,7 @@ class SocketIoSession final : public SessionProtocol {
       if (has_auth) message += toJson(*auth);
     }
     sink.send(MessageKind::text, message);
+    ack_sent_at_ = now;  // the CONNECT's round trip is timed like an ack_event's
   }
 
   void answerPing(std::string_view body, SessionSink& sink) {
@@ -311,8 +315,14 @@ class SocketIoSession final : public SessionProtocol {
     if (!packet.data.empty() && !nlohmann::json::parse(packet.data, nullptr, false).is_object()) {
       return fail(sink, "Socket.IO CONNECT payload is not a JSON object");
     }
+    // Our CONNECT went through the server's namespace middleware and back:
+    // the one round trip of the application a default server answers (its
+    // Engine.IO pings are the server's to time). Not when a v3 server
+    // connected us by itself, nor before its open packet.
+    const bool answered = state_ == State::awaiting_connect && sendsConnect();
     state_ = State::ready;
     sink.sessionReady();
+    if (answered) sink.appRoundTrip(now - ack_sent_at_);
     if (idle_) return;
     const auto subscribe_event = sessionString(settings_, "subscribe_event", "");
     if (!subscribe_event.empty()) {
@@ -385,7 +395,7 @@ class SocketIoSession final : public SessionProtocol {
   TimePoint ping_due_{};                // v3: when our next ping goes
   TimePoint ping_sent_at_{};            // v3: when the unanswered ping went
   TimePoint ack_due_{};                 // when the next ack_event goes
-  TimePoint ack_sent_at_{};             // when the unanswered ack_event went
+  TimePoint ack_sent_at_{};             // when the unanswered ack_event (or the CONNECT) went
   std::uint32_t ping_interval_ms_ = 0;  // v3: the server's pingInterval, clamped; 0 until open
   std::uint32_t ack_id_ = 0;            // the id of the last ack_event sent
   State state_ = State::awaiting_open;
@@ -434,19 +444,31 @@ const ProtocolEntry& socketioProtocol() {
 }
 
 std::string socketioUpgradePath(std::string_view url_path) {
+  url_path = url_path.substr(0, url_path.find('#'));  // never sent
   const auto question = url_path.find('?');
   std::string path(url_path.substr(0, question));
-  std::string query(question == std::string_view::npos ? std::string_view() : url_path.substr(question + 1));
+  const std::string_view given =
+      question == std::string_view::npos ? std::string_view() : url_path.substr(question + 1);
+  // The client's default path, and its trailing slash (the server matches
+  // "/socket.io/" as a prefix: "/socket.io?EIO=4" is not its path).
   if (path.empty() || path == "/") path = "/socket.io/";
-  const auto add = [&](std::string_view name, std::string_view value) {
-    if (!queryValue(url_path, name).empty()) return;
-    if (!query.empty() && query.back() != '&') query += '&';
-    query += name;
-    query += '=';
-    query += value;
-  };
-  add("EIO", "4");
-  add("transport", "websocket");
+  if (path.ends_with("/socket.io")) path += '/';
+  // The user's parameters in their order; EIO kept as given (3 or 4, the
+  // codec reads it), transport always websocket (the client sets it so).
+  std::string query;
+  bool has_eio = false;
+  for (std::string_view rest = given; !rest.empty();) {
+    const auto amp = rest.find('&');
+    const auto pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    const auto name = pair.substr(0, pair.find('='));
+    if (pair.empty() || name == "transport") continue;
+    has_eio = has_eio || name == "EIO";
+    if (!query.empty()) query += '&';
+    query += pair;
+  }
+  if (!has_eio) query += query.empty() ? "EIO=4" : "&EIO=4";
+  query += "&transport=websocket";
   return path + "?" + query;
 }
 

@@ -46,7 +46,9 @@ const ProtocolEntry& socketioProtocol();
 // The path and query to upgrade on, as the official client builds them: the
 // server answers 400 without EIO and transport=websocket, so what is missing
 // is added ("/socket.io/" -> "/socket.io/?EIO=4&transport=websocket"; a bare
-// "/" -> "/socket.io/?EIO=4&transport=websocket", the client's default path).
+// "/" -> "/socket.io/?EIO=4&transport=websocket", the client's default path;
+// "/socket.io" gets its trailing slash). The user's parameters are kept in
+// their order, EIO too (EIO=3 speaks v3); transport is always websocket.
 std::string socketioUpgradePath(std::string_view url_path);
 
 // The size of one connection's codec object (for the bench's report).

@@ -100,6 +100,7 @@ const ProtocolEntry& sockjsProtocol() {
 }
 
 std::string sockjsUpgradePath(std::string_view url_path, std::uint64_t random) {
+  url_path = url_path.substr(0, url_path.find('#'));  // never sent
   const auto question = url_path.find('?');
   std::string path(url_path.substr(0, question));
   const auto query = question == std::string_view::npos ? std::string_view() : url_path.substr(question);

@@ -8,6 +8,7 @@
 #include "support/http_client.h"
 #include "support/scrape.h"
 #include "support/server_process.h"
+#include "support/targets_api.h"
 
 using namespace wsprobe::testing;
 using namespace std::chrono_literals;
@@ -112,4 +113,37 @@ TEST_CASE("socketio: protocol auto picks socketio from the URL alone", "[integra
   REQUIRE(probe.waitForMetric("wsprobe_ping_rtt_seconds_count", {{"target", "auto"}}, 10, 20s));
   CHECK_FALSE(probe.metric("wsprobe_disconnects_total", {{"target", "auto"}}));
   CHECK(server->linesStartingWith("disconnect").empty());
+}
+
+TEST_CASE("socketio: bare /socket.io/ URLs, protocol auto and socketio, upgrade as socket.io-client does",
+          "[integration]") {
+  // Without EIO=4&transport=websocket the server answers the upgrade with
+  // 400: wsprobe adds them, as the official client does.
+  auto server = ServerProcess::node("socketio_server.js", kShortKeepalive);
+  const std::string bare = "ws://127.0.0.1:" + std::to_string(server->port()) + "/socket.io/";
+  AgentUnderTest probe(targetBlock("bare-auto", bare) +
+                       targetBlock("bare-sio", bare, "protocol = \"socketio\"\nidle_probe = true") +
+                       targetBlock("no-slash", "ws://127.0.0.1:" + std::to_string(server->port()) +
+                                                   "/socket.io?client=wsprobe",
+                                   "protocol = \"socketio\""));
+  for (const char* target : {"bare-auto", "bare-sio", "no-slash"}) {
+    REQUIRE(probe.waitForMetric("wsprobe_target_up", {{"target", target}}, 1, 20s));
+  }
+  // Ten RFC 6455 pings at 200 ms each: over six of the server's ping periods.
+  REQUIRE(probe.waitForMetric("wsprobe_ping_rtt_seconds_count", {{"target", "bare-auto"}}, 10, 20s));
+  const std::string text = probe.scrape();
+  INFO(text << "\nserver:\n" << server->output());
+  CHECK(server->linesStartingWith("connect ").size() == 4);
+  CHECK(server->linesStartingWith("disconnect").empty());
+  for (const char* target : {"bare-auto", "bare-sio", "no-slash"}) {
+    INFO(target);
+    CHECK_FALSE(sampleValue(text, "wsprobe_disconnects_total", {{"target", target}}));
+    CHECK_FALSE(sampleValue(text, "wsprobe_connection_failures_total", {{"target", target}}));
+  }
+  CHECK(sampleValue(text, "wsprobe_connections_open", {{"target", "bare-sio"}, {"mode", "idle"}}) == 1);
+  // auto decided socketio from the path alone.
+  const auto decided = targetProtocol(probe.port(), "bare-auto");
+  CHECK(decided.found);
+  CHECK(decided.configured == "auto");
+  CHECK(decided.in_use == "socketio");
 }

@@ -68,3 +68,30 @@ TEST_CASE("sockjs: protocol auto picks sockjs from the URL alone", "[integration
   CHECK(api.status == 200);
   CHECK(api.body.find("\"sockjs\"") != std::string::npos);
 }
+
+TEST_CASE("sockjs: the service's base URL is upgraded on a fresh /<server>/<session>/websocket",
+          "[integration]") {
+  // As with sockjs-client, the user gives the service's URL (prefix /echo);
+  // the server takes WebSocket clients only below it.
+  auto server = ServerProcess::node("sockjs_server.js", {"--heartbeat=200"});
+  const std::string base = "ws://127.0.0.1:" + std::to_string(server->port()) + "/echo";
+  AgentUnderTest probe(
+      targetBlock("base", base, "protocol = \"sockjs\"\nidle_probe = true\nsubscribe = [\"prices\"]") +
+      targetBlock("slash", base + "/", "protocol = \"sockjs\""));
+  REQUIRE(probe.waitForMetric("wsprobe_target_up", {{"target", "base"}}, 1, 20s));
+  REQUIRE(probe.waitForMetric("wsprobe_target_up", {{"target", "slash"}}, 1, 20s));
+  // The subscription came back as data through the session.
+  REQUIRE(waitFor([&] { return server->linesStartingWith("message prices").size() == 1; }, 5s));
+  // Ten pings at 200 ms: ten of the server's heartbeat periods.
+  REQUIRE(probe.waitForMetric("wsprobe_ping_rtt_seconds_count", {{"target", "base"}}, 10, 20s));
+  const std::string text = probe.scrape();
+  INFO(text << "\nserver:\n" << server->output());
+  CHECK(sampleValue(text, "wsprobe_connections_open", {{"target", "base"}, {"mode", "heartbeat"}}) == 1);
+  CHECK(sampleValue(text, "wsprobe_connections_open", {{"target", "base"}, {"mode", "idle"}}) == 1);
+  for (const char* target : {"base", "slash"}) {
+    INFO(target);
+    CHECK_FALSE(sampleValue(text, "wsprobe_disconnects_total", {{"target", target}}));
+    CHECK_FALSE(sampleValue(text, "wsprobe_connection_failures_total", {{"target", target}}));
+  }
+  CHECK(server->linesStartingWith("open").size() == 3);
+}

@@ -144,13 +144,25 @@ TEST_CASE("diagnose verdict: protocols and round trips", "[unit]") {
        [] {
          auto seen = steadyRun("ws://127.0.0.1:4000/graphql", "graphql-ws");
          seen.of(Probe::ping).tcp_rtts = {1ms};
-         seen.of(Probe::ping).app_rtts = {80ms, 90ms, 100ms};
+         seen.of(Probe::ping).app_rtts = {80ms, 85ms, 90ms, 95ms, 100ms};
          return seen;
        },
        "application_slow healthy no_idle_timeout_below",
        0,
        {"application behind a fast WebSocket stack is slow", "90.00 ms"},
        {}},
+      {"two app round trips far above ping RTT (socket.io's CONNECTs): too few to say",
+       [] {
+         auto seen = steadyRun("ws://127.0.0.1:4000/socket.io/", "socketio");
+         seen.of(Probe::ping).tcp_rtts = {1ms};
+         seen.of(Probe::ping).app_rtts = {40ms};
+         seen.of(Probe::idle).app_rtts = {30ms};
+         return seen;
+       },
+       "healthy no_idle_timeout_below",
+       0,
+       {},
+       {"application"}},
   };
   for (const auto& row : rows) {
     SECTION(row.name) {

@@ -50,6 +50,7 @@ std::unique_ptr<wsprobe::SessionProtocol> readySession(const wsprobe::SessionSet
                    atOffset(at), sink);
   REQUIRE(sink.ready);
   sink.sent.clear();
+  sink.app_rtts.clear();  // the CONNECT's round trip
   return session;
 }
 
@@ -64,9 +65,11 @@ TEST_CASE("socketio v4: open, CONNECT, ready on the server's CONNECT", "[unit]")
   session->receive(MessageKind::text, kOpenV4, atOffset(10ms), sink);
   CHECK(sink.takeSent() == std::vector<std::string>{"40"});
   CHECK_FALSE(sink.ready);
-  session->receive(MessageKind::text, R"(40{"sid":"wZX3oN0bSVIhsaknAAAI"})", atOffset(20ms), sink);
+  session->receive(MessageKind::text, R"(40{"sid":"wZX3oN0bSVIhsaknAAAI"})", atOffset(25ms), sink);
   CHECK(sink.ready);
   CHECK(sink.ready_calls == 1);
+  // The CONNECT's round trip through the server's namespace is an app RTT.
+  CHECK(sink.app_rtts == std::vector<wsprobe::Duration>{15ms});
   CHECK_FALSE(session->nextWake());  // v4 without ack_event: the server drives keepalives
   CHECK_FALSE(sink.refused);
   CHECK_FALSE(sink.ended);
@@ -225,6 +228,7 @@ TEST_CASE("socketio v3: a namespace is asked for with the auth as its query", "[
   CHECK_FALSE(sink.ready);
   session->receive(MessageKind::text, "40/admin,", atOffset(2ms), sink);
   CHECK(sink.ready);
+  CHECK(sink.app_rtts == std::vector<wsprobe::Duration>{2ms});  // the namespace CONNECT's
 }
 
 TEST_CASE("socketio v3: a CONNECT_ERROR with a string payload refuses the session", "[unit]") {
@@ -284,6 +288,8 @@ TEST_CASE("socketio: an unanswered ack_event is given up on at the next one", "[
   session->start({.subprotocol = "", .idle = false}, atOffset(0s), sink);
   session->receive(MessageKind::text, kOpenV4, atOffset(0s), sink);
   session->receive(MessageKind::text, R"(40/live,{"sid":"x"})", atOffset(0s), sink);
+  CHECK(sink.app_rtts == std::vector<wsprobe::Duration>{0ms});  // the CONNECT's
+  sink.app_rtts.clear();
   session->tick(atOffset(5s), sink);
   CHECK(sink.takeSent() ==
         std::vector<std::string>{"40/live,", R"(42/live,0["rtt"])", R"(42/live,1["rtt"])"});
