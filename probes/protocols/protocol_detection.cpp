@@ -103,9 +103,16 @@ bool isActionCableWelcome(std::string_view message) {
 std::vector<std::string> autoSubprotocols(std::string_view url_path) {
   const auto path = pathOf(url_path);
   if (endsWith(path, "/graphql") || endsWith(path, "/subscriptions")) {
-    return {"graphql-transport-ws", "graphql-ws"};
+    // The legacy one first, as protocol "graphql-ws" offers them: graphql-ws
+    // servers pick graphql-transport-ws wherever it is in the list, while
+    // subscriptions-transport-ws servers take the first offered (npm ws's
+    // default) and close with 1002 unless it is graphql-ws.
+    return {"graphql-ws", "graphql-transport-ws"};
   }
   if (endsWith(path, "/mqtt")) return {"mqtt"};
+  // STOMP brokers name their endpoint freely (RabbitMQ: /ws, Spring: any):
+  // only a path that says stomp is offered STOMP's subprotocols.
+  if (endsWith(path, "/stomp")) return {"v12.stomp", "v11.stomp", "v10.stomp"};
   if (endsWith(path, "/cable")) return {"actioncable-v1-json"};
   return {};
 }

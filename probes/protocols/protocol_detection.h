@@ -19,10 +19,12 @@ namespace wsprobe {
 inline constexpr Duration kDetectionWindow = std::chrono::seconds(2);
 
 // The subprotocols to offer in the upgrade of an `auto` target that
-// configures none, from its URL (for example graphql-transport-ws and
-// graphql-ws for a path ending in /graphql). Offering one a raw server does
-// not know is harmless; offering ones the URL gives no hint of is not (some
-// servers echo the first offered).
+// configures none, from its URL (for example graphql-ws and
+// graphql-transport-ws for a path ending in /graphql, mqtt for /mqtt, the STOMP ones
+// for /stomp). Offering one a raw server does not know is harmless; offering
+// ones the URL gives no hint of is not: npm `ws` and others pick the first
+// offered, and a raw server would then be taken for that protocol's. So a
+// STOMP broker on RabbitMQ's default /ws needs `protocol = "stomp"`.
 std::vector<std::string> autoSubprotocols(std::string_view url_path);
 
 // After the 101: the protocol's table name when the URL or the picked

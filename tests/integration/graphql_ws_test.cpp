@@ -1,12 +1,13 @@
 // GraphQL over WebSocket against the real libraries (tests/servers/
 // graphql_server.js): graphql-ws 6.0.6 at /graphql, subscriptions-transport-ws
-// 0.11.0 at /legacy, graphql 16.11.0.
+// 0.11.0 at /legacy and /subscriptions, graphql 16.11.0.
 #include <catch2/catch.hpp>
 
 #include "support/agent_under_test.h"
 #include "support/http_client.h"
 #include "support/scrape.h"
 #include "support/server_process.h"
+#include "support/targets_api.h"
 
 using namespace wsprobe::testing;
 using namespace std::chrono_literals;
@@ -174,4 +175,39 @@ TEST_CASE("graphql-ws legacy: held with ka keepalives, data counted, "
   CHECK(probe.waitForMetric("wsprobe_disconnects_total",
                             {{"target", "legacy"}, {"cause", "stale"}}, 1,
                             3500ms));
+}
+
+// The auto offer puts graphql-ws (legacy) first: subscriptions-transport-ws
+// takes the first offered and closes with 1002 unless it is graphql-ws,
+// while graphql-ws servers pick graphql-transport-ws wherever it stands.
+TEST_CASE("graphql-ws legacy: protocol auto on /subscriptions speaks "
+          "subscriptions-transport-ws",
+          "[integration]") {
+  auto server = ServerProcess::node(
+      "graphql_server.js", {"--keepalive", "300", "--publish-ms", "100"});
+  AgentUnderTest probe(targetBlock("auto-legacy",
+                                   url(*server, "/subscriptions"),
+                                   kSubscribeTicks) +
+                       targetBlock("auto-modern", url(*server, "/graphql")));
+  // The subscription's data flows: the legacy session was spoken. Twenty
+  // gaps at 100 ms: over six of the server's `ka` periods.
+  REQUIRE(probe.waitForMetric("wsprobe_message_gap_seconds_count",
+                              {{"target", "auto-legacy"}}, 20, 20s));
+  REQUIRE(probe.waitForMetric("wsprobe_app_rtt_seconds_count",
+                              {{"target", "auto-modern"}}, 3, 20s));
+  const std::string text = probe.scrape();
+  INFO(text << "\nserver output:\n" << server->output());
+  for (const char *target : {"auto-legacy", "auto-modern"}) {
+    INFO(target);
+    const auto decided = targetProtocol(probe.port(), target);
+    CHECK(decided.configured == "auto");
+    CHECK(decided.in_use == "graphql-ws");
+    CHECK_FALSE(
+        sampleValue(text, "wsprobe_disconnects_total", {{"target", target}}));
+    CHECK_FALSE(sampleValue(text, "wsprobe_connection_failures_total",
+                            {{"target", target}}));
+  }
+  CHECK(server->linesStartingWith("opened /legacy").size() == 1);
+  CHECK(server->linesStartingWith("opened /graphql").size() == 1);
+  CHECK(server->linesStartingWith("closed").empty());
 }

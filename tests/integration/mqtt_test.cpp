@@ -1,11 +1,12 @@
 // MQTT over WebSocket against Debian's mosquitto (a websockets listener on
 // 127.0.0.1), through a real Agent: keepalives that hold, PINGREQ round trips,
-// refused credentials, a publisher that stops, and `auto`.
+// refused credentials, a publisher that stops, and `auto` on /mqtt.
 #include <catch2/catch.hpp>
 
 #include "support/agent_under_test.h"
 #include "support/mosquitto_broker.h"
 #include "support/scrape.h"
+#include "support/targets_api.h"
 
 using namespace wsprobe;
 using namespace wsprobe::testing;
@@ -81,4 +82,23 @@ TEST_CASE("mqtt: a subscription whose publisher stops ends as stale within messa
   const auto stopped = std::chrono::steady_clock::now();
   REQUIRE(probe.waitForMetric("wsprobe_disconnects_total", {{"target", "feed"}, {"cause", "stale"}}, 1, 5s));
   CHECK(std::chrono::steady_clock::now() - stopped <= 2s);  // message_timeout + 1 s
+}
+
+TEST_CASE("mqtt: protocol auto on /mqtt offers the mqtt subprotocol and speaks MQTT", "[integration]") {
+  MosquittoBroker broker;
+  MosquittoBroker::Publisher publisher(broker, "prices", 100ms);
+  // Nothing but the URL (and what to subscribe to): mosquitto picks the
+  // offered "mqtt", which decides the protocol.
+  AgentUnderTest probe(targetBlock("auto", broker.url(), "subscribe = [\"prices\"]"));
+  REQUIRE(probe.waitForMetric("wsprobe_target_up", {{"target", "auto"}}, 1, 10s));
+  // PINGREQ/PINGRESP round trips and the subscription's messages: MQTT spoken.
+  REQUIRE(probe.waitForMetric("wsprobe_app_rtt_seconds_count", {{"target", "auto"}}, 10, 15s));
+  REQUIRE(probe.waitForMetric("wsprobe_message_gap_seconds_count", {{"target", "auto"}}, 5, 15s));
+  const auto decided = targetProtocol(probe.port(), "auto");
+  const auto text = probe.scrape();
+  INFO(text << "\nbroker:\n" << broker.output());
+  CHECK(decided.configured == "auto");
+  CHECK(decided.in_use == "mqtt");
+  CHECK(noDisconnects(probe, "auto"));
+  CHECK_FALSE(sampleValue(text, "wsprobe_connection_failures_total", {{"target", "auto"}}).value_or(0));
 }

@@ -1,7 +1,8 @@
 // GraphQL over WebSocket servers for wsprobe's integration tests, unmodified
 // libraries on one HTTP server on 127.0.0.1, port 0:
 //   /graphql  graphql-ws 6 `useServer` (subprotocol graphql-transport-ws)
-//   /legacy   subscriptions-transport-ws 0.11 (subprotocol graphql-ws)
+//   /legacy   subscriptions-transport-ws 0.11 (subprotocol graphql-ws); also
+//             at /subscriptions, the path its README uses
 // Schema (graphql 16): `subscription { ticks }` publishes a counter every
 // --publish-ms to every subscriber while the publisher runs.
 //
@@ -147,7 +148,8 @@ const server = http.createServer((request, response) => {
 });
 server.on('upgrade', (request, socket, head) => {
   const path = new URL(request.url, 'http://localhost').pathname;
-  const target = path === '/graphql' ? modern : path === '/legacy' ? legacy : null;
+  const target =
+    path === '/graphql' ? modern : path === '/legacy' || path === '/subscriptions' ? legacy : null;
   if (!target) {
     socket.destroy();
     return;

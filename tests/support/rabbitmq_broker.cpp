@@ -38,6 +38,9 @@ RabbitMqBroker &RabbitMqBroker::shared(std::chrono::milliseconds timeout) {
                 "web_stomp.tcp.port = " +
                 std::to_string(web_stomp_port) +
                 "\n"
+                // Not RabbitMQ's default /ws: a path that says STOMP, so
+                // that protocol auto has its hint (README).
+                "web_stomp.ws_path = /stomp\n"
                 "loopback_users = none\n");
   dir.write("enabled_plugins", "[rabbitmq_web_stomp].\n");
   const std::vector<std::string> environment = {
@@ -65,7 +68,7 @@ RabbitMqBroker &RabbitMqBroker::shared(std::chrono::milliseconds timeout) {
 }
 
 std::string RabbitMqBroker::webStompUrl() const {
-  return "ws://127.0.0.1:" + std::to_string(webStompPort()) + "/ws";
+  return "ws://127.0.0.1:" + std::to_string(webStompPort()) + "/stomp";
 }
 
 StompPublisher::StompPublisher(const std::string &url,

@@ -27,7 +27,7 @@ public:
   static RabbitMqBroker &
   shared(std::chrono::milliseconds timeout = std::chrono::seconds(75));
 
-  // ws://127.0.0.1:<port>/ws
+  // ws://127.0.0.1:<port>/stomp (web_stomp.ws_path; RabbitMQ's default is /ws)
   std::string webStompUrl() const;
   int webStompPort() const { return process_->port(); }
   std::string output() const { return process_->output(); }

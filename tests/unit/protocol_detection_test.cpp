@@ -9,7 +9,8 @@ using wsprobe::detectFromFirstMessage;
 
 TEST_CASE("detection: subprotocols offered from the URL", "[unit]") {
   using Offer = std::vector<std::string>;
-  const Offer graphql{"graphql-transport-ws", "graphql-ws"};
+  // Legacy first: subscriptions-transport-ws servers take the first offered.
+  const Offer graphql{"graphql-ws", "graphql-transport-ws"};
   struct Case {
     const char* url_path;
     Offer offer;
@@ -21,6 +22,10 @@ TEST_CASE("detection: subprotocols offered from the URL", "[unit]") {
       {"/subscriptions", graphql},
       {"/mqtt", {"mqtt"}},
       {"/cable", {"actioncable-v1-json"}},
+      {"/stomp", {"v12.stomp", "v11.stomp", "v10.stomp"}},
+      {"/broker/stomp/?x=1", {"v12.stomp", "v11.stomp", "v10.stomp"}},
+      {"/stomp/ws", {}},
+      {"/nostomp", {}},
       {"/ws", {}},
       {"/", {}},
       {"", {}},
