@@ -19,7 +19,9 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -99,6 +101,17 @@ struct Tally {
   std::atomic<int> ends{0};
   std::atomic<bool> recording{false};
   RttHistogram rtts;
+
+  // Why attempts failed: "stage status" -> count, and one detail of each.
+  void addFailure(const ConnectionFailure& failure) {
+    std::lock_guard lock(failure_mutex);
+    auto key = std::string(toString(failure.stage));
+    if (!failure.status().empty()) key += " " + failure.status();
+    auto& entry = failure_kinds[key];
+    if (entry.first++ == 0) entry.second = failure.detail;
+  }
+  std::mutex failure_mutex;
+  std::map<std::string, std::pair<int, std::string>> failure_kinds;
 };
 
 // The agent's reporter, plus the run's tally.
@@ -110,6 +123,7 @@ class MeasuringObserver final : public ProbeObserver {
   void onAttempt(ConnectionMode mode, bool replacing) override { reporter_.onAttempt(mode, replacing); }
   void onFailure(ConnectionMode mode, const ConnectionFailure& failure) override {
     ++tally_.failures;
+    tally_.addFailure(failure);
     reporter_.onFailure(mode, failure);
   }
   void onOpen(ConnectionMode mode, Duration handshake) override { reporter_.onOpen(mode, handshake); }
@@ -151,6 +165,19 @@ double residentBytes() {
     if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) * 1024;
   }
   return 0;
+}
+
+void printFailures(Tally& tally) {
+  std::lock_guard lock(tally.failure_mutex);
+  for (const auto& [kind, entry] : tally.failure_kinds) {
+    std::fprintf(stderr, "failed attempts: %d at %s (first: %s)\n", entry.first, kind.c_str(), entry.second.c_str());
+  }
+}
+
+int openFiles() {
+  int count = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++count;
+  return count;
 }
 
 double cpuSeconds() {
@@ -231,6 +258,7 @@ int main(int argc, char** argv) {
   if (tally.open < connections) {
     std::fprintf(stderr, "only %d of %d connections opened in %ds (%d failures)\n", tally.open.load(), connections,
                  ramp_timeout_seconds, tally.failures.load());
+    printFailures(tally);
     engine.shutdown(std::chrono::seconds(1));
     return 1;
   }
@@ -247,6 +275,9 @@ int main(int argc, char** argv) {
   const double cpu = cpuSeconds() - cpu_start;
   const double window = std::chrono::duration<double>(Clock::now() - window_start).count();
   const double rss = residentBytes();
+  const int files = openFiles();
+  rlimit file_limit{};
+  getrlimit(RLIMIT_NOFILE, &file_limit);
   const int lost = tally.ends - ends_before;
   const int failed = tally.failures - failures_before;
 
@@ -261,6 +292,9 @@ int main(int argc, char** argv) {
   std::printf("connections lost        %d (and %d failed attempts)\n", lost, failed);
   std::printf("resident memory         %.1f MB total, %.2f KB per connection (%.1f MB before start)\n", rss / 1e6,
               kb_per_connection, rss_before / 1e6);
+  printFailures(tally);
+  std::printf("open files              %d (limit %llu)\n", files,
+              static_cast<unsigned long long>(file_limit.rlim_cur));
   const struct mallinfo2 heap = mallinfo2();
   std::printf("heap in use             %.1f MB (%.1f MB held by malloc)\n", static_cast<double>(heap.uordblks) / 1e6,
               static_cast<double>(heap.arena + heap.hblkhd) / 1e6);

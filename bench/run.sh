@@ -52,6 +52,14 @@ start_server() {
 }
 
 load() { cut -d ' ' -f 1-3 /proc/loadavg; }
+# The servers' CPU seconds so far (user + system, all server processes).
+server_cpu() {
+  local pid ticks=0
+  for pid in "${server_pids[@]}"; do
+    ticks=$((ticks + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }')))
+  done
+  calc "$ticks / $(getconf CLK_TCK)"
+}
 # field KEY RESULT_LINE
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 # calc AWK_EXPRESSION
@@ -75,11 +83,15 @@ run_client() {
   local label=$1 output
   shift
   load_before=$(load)
+  local cpu_before started=$SECONDS
+  cpu_before=$(server_cpu)
   echo "### $label: $*" | sed "s|$build_dir/bench/||"
   if output=$("$@" 2>&1); then :; fi
   load_after=$(load)
   echo "$output" | grep -v '^RESULT' || true
   echo "load average before $load_before, after $load_after"
+  echo "server process(es): $(calc "sprintf(\"%.1f\", $(server_cpu) - $cpu_before)") s CPU in this client's" \
+    "$((SECONDS - started)) s (ramp, settle and window)"
   echo
   result=$(grep '^RESULT' <<<"$output" || true)
 }
