@@ -117,7 +117,8 @@ void Agent::apply(const Config& config) {
       targets_.erase(held);
       spdlog::info("target {} changed: reconnecting", spec.name);
     }
-    if (!reporter) reporter = std::make_shared<TargetReporter>(families_, spec, location_, events_);
+    if (!reporter) reporter = std::make_shared<TargetReporter>(families_, spec, location_, events_,
+                                                                   options_.status_sample_interval);
     engine_.addTarget(spec, reporter);
     next.emplace(spec.name, HeldTarget{spec, std::move(reporter)});
   }
@@ -173,6 +174,7 @@ std::vector<TargetView> Agent::targetViews() {
         view.idle_timeout_seconds = summary.idle_timeout_seconds;
         view.last_end = summary.last_end;
         view.last_end_at = summary.last_end_at;
+        view.history = held->second.reporter->history(Clock::now());
       }
     }
     view.status = std::move(target);

@@ -43,6 +43,9 @@ class Agent {
     // configuration; empty: the TOML [web] table's TLS and users.
     std::string web_config_file;
     Engine::Settings engine;
+    // Of the status page's charts (StatusHistory keeps 180 samples): 10 s
+    // makes them cover 30 minutes. Shorter only for tests and a quick look.
+    Duration status_sample_interval = std::chrono::seconds(10);
   };
 
   explicit Agent(Options options);

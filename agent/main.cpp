@@ -107,6 +107,10 @@ int main(int argc, char** argv) {
   std::string completion_file;
   app.add_option("--internal.write-man-page", man_page_file)->group("");
   app.add_option("--internal.write-bash-completion", completion_file)->group("");
+  // Hidden too: the status page's sample interval (default 10 s, the charts
+  // then cover 30 minutes), shorter for tests and a quick look at the demo.
+  std::string status_sample_interval;
+  app.add_option("--internal.status-sample-interval", status_sample_interval)->group("");
 
   try {
     app.parse(argc, argv);
@@ -160,6 +164,16 @@ int main(int argc, char** argv) {
   }
 
   Agent::Options options;
+  if (!status_sample_interval.empty()) {
+    std::string error;
+    const auto interval = wsprobe::parseDuration(status_sample_interval, &error);
+    if (!interval || *interval < std::chrono::milliseconds(100)) {
+      std::cerr << "wsprobe: --internal.status-sample-interval=" << status_sample_interval << ": "
+                << (interval ? "at least 100ms" : error) << "\n";
+      return 2;
+    }
+    options.status_sample_interval = *interval;
+  }
   if (!listen_address.empty()) options.listen_address = listen_address;
   options.web_config_file = web_config_file;
   if (*demo) {

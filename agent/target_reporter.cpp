@@ -20,8 +20,11 @@ std::string describe(const ConnectionFailure& failure) {
 }  // namespace
 
 TargetReporter::TargetReporter(MetricFamilies& families, const TargetSpec& spec,
-                               const std::string& location, EventLog& events)
-    : name_(spec.name), series_(families, spec, location), events_(events) {}
+                               const std::string& location, EventLog& events, Duration sample_interval)
+    : name_(spec.name),
+      series_(families, spec, location),
+      events_(events),
+      history_(Clock::now(), sample_interval, lifetimeBuckets()) {}
 
 void TargetReporter::onAttempt(ConnectionMode mode, bool replacing) {
   series_.attempts.Increment();
@@ -81,11 +84,20 @@ void TargetReporter::onEnd(const ConnectionEnd& end) {
   std::lock_guard lock(summary_mutex_);
   summary_.last_end = end;
   summary_.last_end_at = now;
+  history_.addEnd(Clock::now(), end.mode, end.lifetime);
 }
 
-void TargetReporter::onRoundTrip(Duration rtt) { series_.rtt.Observe(seconds(rtt)); }
+void TargetReporter::onRoundTrip(Duration rtt) {
+  series_.rtt.Observe(seconds(rtt));
+  std::lock_guard lock(summary_mutex_);
+  history_.addRoundTrip(Clock::now(), rtt);
+}
 
-void TargetReporter::onOpenCount(ConnectionMode mode, int open) { series_.open(mode).Set(open); }
+void TargetReporter::onOpenCount(ConnectionMode mode, int open) {
+  series_.open(mode).Set(open);
+  std::lock_guard lock(summary_mutex_);
+  history_.setOpen(Clock::now(), mode, open);
+}
 
 void TargetReporter::onUp(bool up) {
   series_.up.Set(up ? 1 : 0);
@@ -121,6 +133,11 @@ void TargetReporter::reconfigure(const TargetSpec& spec) {
 TargetReporter::Summary TargetReporter::summary() const {
   std::lock_guard lock(summary_mutex_);
   return summary_;
+}
+
+StatusHistory::Snapshot TargetReporter::history(TimePoint now) {
+  std::lock_guard lock(summary_mutex_);
+  return history_.snapshot(now);
 }
 
 }  // namespace wsprobe

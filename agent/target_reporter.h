@@ -10,14 +10,17 @@
 
 #include "agent/event_log.h"
 #include "agent/metrics.h"
+#include "agent/status_history.h"
 #include "probes/probe_observer.h"
 
 namespace wsprobe {
 
 class TargetReporter final : public ProbeObserver {
  public:
+  // `sample_interval`: of the status page's history (StatusHistory: 180
+  // samples, the page's charts cover 180 intervals).
   TargetReporter(MetricFamilies& families, const TargetSpec& spec, const std::string& location,
-                 EventLog& events);
+                 EventLog& events, Duration sample_interval = std::chrono::seconds(10));
 
   void onAttempt(ConnectionMode mode, bool replacing) override;
   void onFailure(ConnectionMode mode, const ConnectionFailure& failure) override;
@@ -51,6 +54,8 @@ class TargetReporter final : public ProbeObserver {
     std::optional<std::chrono::system_clock::time_point> last_end_at;
   };
   Summary summary() const;
+  // The status page's charts: samples up to `now`. Safe from any thread.
+  StatusHistory::Snapshot history(TimePoint now);
 
  private:
   std::string name_;
@@ -60,6 +65,9 @@ class TargetReporter final : public ProbeObserver {
   bool up_ = false;
   mutable std::mutex summary_mutex_;  // the service thread writes, HTTP threads read
   Summary summary_;
+  // Fed from the observer calls, read by the status page; under summary_mutex_.
+  // Fixed size: see StatusHistory (about 3.5 KB per target).
+  StatusHistory history_;
 };
 
 }  // namespace wsprobe

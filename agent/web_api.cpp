@@ -7,6 +7,8 @@
 #include <ctime>
 #include <sstream>
 
+#include "agent/status_charts.h"
+
 namespace wsprobe {
 
 namespace {
@@ -117,6 +119,68 @@ std::string ago(std::chrono::system_clock::time_point now, std::chrono::system_c
   const double elapsed = std::chrono::duration<double>(now - at).count();
   return humanDuration(elapsed < 0 ? 0 : elapsed) + " ago";
 }
+
+// The page's own styles: the charts draw with these classes (an SVG
+// presentation attribute would do too, but one place for colours is easier
+// to keep consistent with the legends).
+constexpr const char* kStyle =
+    "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
+    "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
+    ".up{color:#070}.down{color:#b00}.muted{color:#777}ul{margin:0;padding-left:1.2em}"
+    ".charts{display:flex;flex-wrap:wrap;gap:12px;margin-bottom:2em}"
+    ".target-charts{border:1px solid #ccc;padding:6px 10px;width:366px}"
+    ".target-charts h3{margin:0 0 4px;font-size:1em;overflow-wrap:anywhere}"
+    "figure{margin:0 0 4px}figcaption{font-size:.8em;color:#444}"
+    "svg.chart{display:block}svg text{font-size:9px;fill:#555}svg text.empty{font-size:11px;fill:#999}"
+    "rect.plot{fill:#fafafa;stroke:#ddd}line.grid{stroke:#e4e4e4}"
+    "polyline,line.desired{fill:none;stroke-width:2;stroke-linejoin:round}"
+    ".p50{stroke:#1f77b4}.p99{stroke:#ff7f0e}.open{stroke:#2ca02c}.open-min{stroke:#d62728;stroke-width:1;stroke-opacity:.7}"
+    ".idle{stroke:#9467bd}line.desired{stroke:#aaa;stroke-width:1;stroke-dasharray:4 3}"
+    "circle.p50{fill:#1f77b4}circle.p99{fill:#ff7f0e}circle.open{fill:#2ca02c}circle.open-min{fill:#d62728}"
+    "circle.idle{fill:#9467bd}.life-heartbeat{fill:#2ca02c}.life-idle{fill:#9467bd}"
+    ".key{font-weight:bold}.key.p50{color:#1f77b4}.key.p99{color:#ff7f0e}.key.open{color:#2ca02c}"
+    ".key.open-min{color:#d62728}.key.idle{color:#9467bd}.key.desired{color:#999}";
+
+// The newest sample with a pong: what the RTT caption quotes.
+const StatusSample* newestWithRtt(const StatusHistory::Snapshot& history) {
+  for (auto it = history.samples.rbegin(); it != history.samples.rend(); ++it) {
+    if (!std::isnan(it->rtt_p50_seconds)) return &*it;
+  }
+  return nullptr;
+}
+
+void targetCharts(std::ostringstream& page, const TargetView& target) {
+  const StatusHistory::Snapshot& history = *target.history;
+  const TargetStatus& status = target.status;
+  int heartbeat_total = 0;
+  int idle_total = 0;
+  openCount(status, ConnectionMode::heartbeat, &heartbeat_total);
+  openCount(status, ConnectionMode::idle, &idle_total);
+  page << "<section class=\"target-charts\"><h3>" << htmlEscape(status.name) << " <span class=\""
+       << (status.up ? "up\">up" : "down\">down") << "</span></h3>";
+
+  page << "<figure><figcaption>ping RTT <span class=\"key p50\">p50</span> <span class=\"key p99\">p99</span>";
+  if (const StatusSample* newest = newestWithRtt(history)) {
+    page << " <span class=\"muted\">latest: " << humanDuration(newest->rtt_p50_seconds) << " / "
+         << humanDuration(newest->rtt_p99_seconds) << " (" << newest->pongs << " pongs)</span>";
+  }
+  page << "</figcaption>" << rttChartSvg(history, status.name) << "</figure>";
+
+  page << "<figure><figcaption>open <span class=\"key open\">heartbeat</span> "
+          "<span class=\"key open-min\" title=\"fewest open at any moment of the interval\">fewest</span>";
+  if (idle_total > 0) page << " <span class=\"key idle\">idle</span>";
+  page << " <span class=\"key desired\">configured</span></figcaption>"
+       << openChartSvg(history, heartbeat_total, idle_total, status.name) << "</figure>";
+
+  std::uint64_t ends = 0;
+  for (const auto& counts : history.lifetimes) {
+    for (const auto count : counts) ends += count;
+  }
+  page << "<figure><figcaption>lifetimes <span class=\"key open\">heartbeat</span>";
+  if (idle_total > 0) page << " <span class=\"key idle\">idle</span>";
+  page << " <span class=\"muted\">" << ends << " ended since the target was added</span></figcaption>"
+       << lifetimeChartSvg(history, status.name) << "</figure></section>";
+}
 }  // namespace
 
 std::string targetsJson(const std::vector<TargetView>& targets) {
@@ -205,14 +269,23 @@ std::string statusPage(const std::vector<TargetView>& targets,
                        std::chrono::system_clock::time_point now) {
   std::ostringstream page;
   page << "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-          "<meta http-equiv=\"refresh\" content=\"10\"><title>wsprobe</title>"
-          "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
-          "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
-          ".up{color:#070}.down{color:#b00}.muted{color:#777}ul{margin:0;padding-left:1.2em}</style>"
-          "</head><body><h1>wsprobe "
-       << htmlEscape(version) << "</h1><p class=\"muted\">" << isoTime(now) << " · " << targets.size()
-       << " targets · refreshes every 10 s</p>"
-       << "<h2>Targets</h2><table id=\"targets\"><tr><th>target</th><th>protocol</th><th>labels</th><th>state</th>"
+          "<meta http-equiv=\"refresh\" content=\"10\"><title>wsprobe</title><style>"
+       << kStyle << "</style></head><body><h1>wsprobe " << htmlEscape(version) << "</h1><p class=\"muted\">"
+       << isoTime(now) << " · " << targets.size() << " targets · refreshes every 10 s</p>";
+  bool charted = false;
+  for (const auto& target : targets) {
+    if (!target.history) continue;
+    if (!charted) {
+      page << "<h2>Recent history</h2><p class=\"muted\">one sample every " << intervalLabel(*target.history)
+           << ", the last " << windowLabel(*target.history)
+           << " at most (since the agent started); connection lifetimes since each target was added</p>"
+              "<div class=\"charts\">";
+    }
+    charted = true;
+    targetCharts(page, target);
+  }
+  if (charted) page << "</div>";
+  page << "<h2>Targets</h2><table id=\"targets\"><tr><th>target</th><th>protocol</th><th>labels</th><th>state</th>"
           "<th>open</th><th>last RTT</th><th>last close</th><th>idle timeout</th>"
           "<th>connections</th></tr>";
   for (const auto& target : targets) {

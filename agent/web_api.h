@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/event_log.h"
+#include "agent/status_history.h"
 #include "probes/engine.h"
 
 namespace wsprobe {
@@ -26,6 +27,8 @@ struct TargetView {
   // The most recent end of any of the target's connections, and when.
   std::optional<ConnectionEnd> last_end;
   std::optional<std::chrono::system_clock::time_point> last_end_at;
+  // The samples the page charts; empty before the agent started.
+  std::optional<StatusHistory::Snapshot> history;
 };
 
 std::string targetsJson(const std::vector<TargetView>& targets);
