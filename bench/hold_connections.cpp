@@ -289,7 +289,8 @@ int main(int argc, char** argv) {
               urls.size(), protocol.c_str(), ramp);
   std::printf("window                  %.1f s\n", window);
   std::printf("pings answered          %.0f (%.0f per second)\n", pings, pings / window);
-  std::printf("connections lost        %d (and %d failed attempts)\n", lost, failed);
+  std::printf("connections lost        %d in the window, %d in all; failed attempts %d in the window, %d in all\n",
+              lost, tally.ends.load(), failed, tally.failures.load());
   std::printf("resident memory         %.1f MB total, %.2f KB per connection (%.1f MB before start)\n", rss / 1e6,
               kb_per_connection, rss_before / 1e6);
   printFailures(tally);
@@ -307,7 +308,7 @@ int main(int argc, char** argv) {
   std::printf(
       "RESULT client=wsprobe protocol=%s connections=%d window_s=%.1f pongs=%.0f errors=%d rtt_mean_us=%.1f "
       "rtt_p50_us=%.1f rtt_p99_us=%.1f rtt_max_us=%.1f cpu_per_ping_us=%.2f rss_mb=%.2f kb_per_connection=%.3f\n",
-      protocol.c_str(), connections, window, pings, lost + failed, rtts.meanUs(), rtts.percentileUs(0.50),
+      protocol.c_str(), connections, window, pings, tally.ends + tally.failures, rtts.meanUs(), rtts.percentileUs(0.50),
       rtts.percentileUs(0.99), rtts.maxUs(), cpu_per_ping_us, rss / 1e6, kb_per_connection);
 
   engine.shutdown(std::chrono::seconds(2));

@@ -548,7 +548,9 @@ int main(int argc, char** argv) {
   printf("RESULT client=reference connections=%d window_s=%.1f pongs=%.0f errors=%llu rtt_mean_us=%.1f "
          "rtt_p50_us=%.1f rtt_p99_us=%.1f rtt_max_us=%.1f cpu_per_ping_us=%.2f rss_mb=%.2f kb_per_connection=%.3f "
          "lag_mean_us=%.1f lag_max_us=%.1f\n",
-         connection_count, window, pongs, lost + (unsigned long long)totals.unanswered, mean_us, percentileUs(0.50),
+         connection_count, window, pongs,
+         (unsigned long long)(totals.lost + totals.unanswered + totals.connect_failures + totals.handshake_failures),
+         mean_us, percentileUs(0.50),
          percentileUs(0.99), totals.rtt_max_us, cpu_per_ping_us, rss / 1e6, kb_per_connection,
          totals.pings_sent ? totals.lag_sum_us / (double)totals.pings_sent : 0, totals.lag_max_us);
   for (int i = 0; i < connection_count; ++i) {

@@ -161,7 +161,7 @@ compare() {
   done
   echo "## reference and wsprobe, 1 ping/s per connection, ${window} s window, $servers echo server(s), nproc $(nproc)"
   echo "RTT in us (mean / p50 / p99); CPU per ping in us; RSS and KB per connection are wsprobe's;"
-  echo "errors: connections lost, failed or pings unanswered in the window (reference / wsprobe)."
+  echo "errors: failed attempts and lost connections from the start, pings unanswered (reference / wsprobe)."
   echo
   echo "| N | reference RTT | wsprobe RTT | mean ratio | reference CPU/ping | wsprobe CPU/ping | CPU ratio" \
     "| wsprobe RSS MB | KB/conn | errors | load ref (1/5/15 min) | load wsprobe |"
