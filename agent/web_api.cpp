@@ -141,6 +141,8 @@ constexpr const char* kStyle =
     ".key{font-weight:bold}.key.p50{color:#1f77b4}.key.p99{color:#ff7f0e}.key.open{color:#2ca02c}"
     ".key.open-min{color:#d62728}.key.idle{color:#9467bd}.key.desired{color:#999}";
 
+constexpr std::size_t kMaxChartedTargets = 60;
+
 // The newest sample with a pong: what the RTT caption quotes.
 const StatusSample* newestWithRtt(const StatusHistory::Snapshot& history) {
   for (auto it = history.samples.rbegin(); it != history.samples.rend(); ++it) {
@@ -272,19 +274,29 @@ std::string statusPage(const std::vector<TargetView>& targets,
           "<meta http-equiv=\"refresh\" content=\"10\"><title>wsprobe</title><style>"
        << kStyle << "</style></head><body><h1>wsprobe " << htmlEscape(version) << "</h1><p class=\"muted\">"
        << isoTime(now) << " · " << targets.size() << " targets · refreshes every 10 s</p>";
-  bool charted = false;
-  for (const auto& target : targets) {
-    if (!target.history) continue;
-    if (!charted) {
-      page << "<h2>Recent history</h2><p class=\"muted\">one sample every " << intervalLabel(*target.history)
-           << ", the last " << windowLabel(*target.history)
-           << " at most (since the agent started); connection lifetimes since each target was added</p>"
-              "<div class=\"charts\">";
+  // Charts cost about 11 KB of page and 2 ms of rendering per target: past
+  // kMaxChartedTargets the page charts the targets that are down first, then
+  // the others in order, and says so; the table below lists every target.
+  std::vector<const TargetView*> charted;
+  for (const bool down : {true, false}) {
+    for (const auto& target : targets) {
+      if (target.history && target.status.up != down && charted.size() < kMaxChartedTargets) {
+        charted.push_back(&target);
+      }
     }
-    charted = true;
-    targetCharts(page, target);
   }
-  if (charted) page << "</div>";
+  if (!charted.empty()) {
+    const StatusHistory::Snapshot& first = *charted.front()->history;
+    page << "<h2>Recent history</h2><p class=\"muted\">one sample every " << intervalLabel(first) << ", the last "
+         << windowLabel(first)
+         << " at most (since the agent started); connection lifetimes since each target was added";
+    if (charted.size() < targets.size()) {
+      page << "; charts of " << charted.size() << " of " << targets.size() << " targets, those down first";
+    }
+    page << "</p><div class=\"charts\">";
+    for (const TargetView* target : charted) targetCharts(page, *target);
+    page << "</div>";
+  }
   page << "<h2>Targets</h2><table id=\"targets\"><tr><th>target</th><th>protocol</th><th>labels</th><th>state</th>"
           "<th>open</th><th>last RTT</th><th>last close</th><th>idle timeout</th>"
           "<th>connections</th></tr>";

@@ -155,3 +155,21 @@ TEST_CASE("the status page charts every target with a history, names escaped", "
   CHECK(page.find("<script") == std::string::npos);
   CHECK(page.find("one sample every 10 s, the last 30 min at most") != std::string::npos);
 }
+
+TEST_CASE("the status page charts at most 60 targets, those down first", "[unit][status_charts][web]") {
+  std::vector<wsprobe::TargetView> views;
+  for (int i = 0; i < 100; ++i) {
+    wsprobe::TargetView view;
+    view.status.name = "t" + std::to_string(i);
+    view.status.up = i != 97;
+    view.history = snapshotOf({sample(0.001f, 0.002f, 1), sample(0.001f, 0.002f, 1)});
+    views.push_back(std::move(view));
+  }
+  const std::string page =
+      wsprobe::statusPage(views, {}, "0.1.0", std::chrono::system_clock::time_point(1'800'000'000s));
+  CHECK(count(page, "<section class=\"target-charts\">") == 60);
+  CHECK(page.find("<section class=\"target-charts\"><h3>t97 ") < page.find("<h3>t0 "));
+  CHECK(page.find("<h3>t59 ") == std::string::npos);  // t0..t58 after t97
+  CHECK(page.find("charts of 60 of 100 targets, those down first") != std::string::npos);
+  CHECK(count(page, "<tr class=\"target\">") == 100);
+}
