@@ -215,7 +215,7 @@ std::string lifetimeChartSvg(const StatusHistory::Snapshot& history, std::string
   std::ostringstream out;
   openSvg(out, "lifetimes", target);
   if (first == buckets) {
-    yAxis(out, 1, [](double value) { return number(value, 0); });
+    yAxis(out, 1, [](double value) { return number(value, 1); });
     emptyNote(out, "no connection has ended yet");
     out << "</svg>";
     return out.str();

@@ -164,7 +164,8 @@ void targetCharts(std::ostringstream& page, const TargetView& target) {
   page << "<figure><figcaption>ping RTT <span class=\"key p50\">p50</span> <span class=\"key p99\">p99</span>";
   if (const StatusSample* newest = newestWithRtt(history)) {
     page << " <span class=\"muted\">latest: " << humanDuration(newest->rtt_p50_seconds) << " / "
-         << humanDuration(newest->rtt_p99_seconds) << " (" << newest->pongs << " pongs)</span>";
+         << humanDuration(newest->rtt_p99_seconds) << " (" << newest->pongs
+         << (newest->pongs == 1 ? " pong" : " pongs") << ")</span>";
   }
   page << "</figcaption>" << rttChartSvg(history, status.name) << "</figure>";
 
