@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -36,9 +37,15 @@ namespace {
 
 constexpr const char* kProtocolName = "wsprobe-client";
 // Chunk size libwebsockets hands us per read; kept small because every
-// connection holds one. Heartbeat answers are tens of bytes; larger frames
-// arrive in pieces and are put together again (HeldConnection::onData).
-constexpr std::size_t kReceiveBuffer = 256;
+// connection holds one (this plus LWS_PRE and 4 bytes). Heartbeat answers are
+// tens of bytes; larger frames arrive in pieces and are put together again
+// (HeldConnection::onData). Not below 125: lws collects a control frame's
+// payload (a server's ping, a close reason) whole in this buffer.
+constexpr std::size_t kReceiveBuffer = 128;
+// A wave of at least this many attempts that has settled (none in flight or
+// waiting) returns the heap pages it freed, this long after it settled.
+constexpr int kAttemptsPerTrim = 64;
+constexpr lws_usec_t kTrimDelayUs = 500 * 1000;
 
 // lws_now_usecs() reads CLOCK_MONOTONIC, the clock of steady_clock.
 TimePoint monotonicNow() { return TimePoint(std::chrono::microseconds(lws_now_usecs())); }
@@ -118,6 +125,13 @@ struct Engine::Impl final : ConnectionHost {
   int attempts_in_flight = 0;
   std::deque<DeadlineQueue::Key> waiting_for_place;
   TimerHook admit_timer{};
+  // Handshakes hold memory only while in flight (lws' header tables, about
+  // 4.7 KB each, and the client stash), interleaved on the heap with what
+  // held connections keep; once a wave of attempts (a start, a reload, a mass
+  // reconnect) has settled, the pages they freed go back to the system.
+  TimerHook trim_timer{};
+  int settled_since_trim = 0;
+  static void trimHeap(lws_sorted_usec_list_t* sul);
   DeadlineQueue deadlines;
   std::vector<DeadlineQueue::Key> due_keys;
   std::vector<std::unique_ptr<HeldConnection>> slots;  // by key
@@ -256,6 +270,11 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
       return 0;
     }
     case LWS_CALLBACK_CLIENT_ESTABLISHED: {
+      // The request went out: its prepared strings are not needed any more
+      // (about 110 bytes a held connection).
+      if (auto* impl = static_cast<Engine::Impl*>(lws_context_user(lws_get_context(wsi)))) {
+        impl->prepared.erase(connection);
+      }
       if (const auto tls = readTlsSession(lws_get_ssl(wsi)); tls && connection->target()) {
         connection->target()->observer->onTlsSession(tls->version, tls->cipher, tls->earliest_not_after);
       }
@@ -486,6 +505,17 @@ void Engine::Impl::attemptSettled() {
   // Start the next one from the timer, not from inside the libwebsockets
   // callback that settled this one.
   if (context && !waiting_for_place.empty()) lws_sul_schedule(context, 0, &admit_timer.sul, &Impl::admitQueued, 0);
+  ++settled_since_trim;
+  if (context && attempts_in_flight == 0 && waiting_for_place.empty() && settled_since_trim >= kAttemptsPerTrim) {
+    lws_sul_schedule(context, 0, &trim_timer.sul, &Impl::trimHeap, kTrimDelayUs);
+  }
+}
+
+void Engine::Impl::trimHeap(lws_sorted_usec_list_t* sul) {
+  Impl& impl = *reinterpret_cast<TimerHook*>(sul)->impl;
+  if (impl.attempts_in_flight > 0) return;  // a new wave: trim after it
+  impl.settled_since_trim = 0;
+  malloc_trim(0);
 }
 
 void Engine::Impl::admitQueued(lws_sorted_usec_list_t* sul) {
@@ -686,6 +716,7 @@ bool Engine::start(std::string* error) {
   impl_->vhosts_by_trust["verify:"] = lws_get_vhost_by_name(impl_->context, "default");
   impl_->timer.impl = impl_.get();
   impl_->admit_timer.impl = impl_.get();
+  impl_->trim_timer.impl = impl_.get();
   impl_->running = true;
   impl_->service_thread = std::thread([impl = impl_.get()] { impl->serve(); });
   std::lock_guard lock(impl_->commands_mutex);

@@ -38,6 +38,11 @@ HeldConnection::HeldConnection(ProbedTarget& target, ConnectionMode mode, int in
 
 HeldConnection::~HeldConnection() { settleAttempt(); }
 
+HeldConnection::Past& HeldConnection::past() {
+  if (!past_) past_ = std::make_unique<Past>();
+  return *past_;
+}
+
 void HeldConnection::begin(TimePoint now) { startAttempt(now); }
 
 bool HeldConnection::onAdmitted(TimePoint now) {
@@ -242,7 +247,7 @@ void HeldConnection::onConnectError(TimePoint now, std::string_view message, int
 void HeldConnection::fail(TimePoint now, ConnectionFailure failure) {
   settleAttempt();
   if (!detached()) target_->observer->onFailure(mode_, failure);
-  last_failure_ = std::move(failure);
+  past().failure = std::move(failure);
   scheduleRetry(now);
 }
 
@@ -253,7 +258,7 @@ void HeldConnection::failSession(TimePoint now, std::string_view status, std::st
   failure.session_status = std::string(status);
   failure.detail = std::move(detail);
   if (!detached()) target_->observer->onFailure(mode_, failure);
-  last_failure_ = std::move(failure);
+  past().failure = std::move(failure);
   closeTransport(close_code::normal, now);
 }
 
@@ -509,7 +514,7 @@ void HeldConnection::endOpen(TimePoint now) {
   setAnswering(false);
   // A connection that stayed open this long proved the path works again.
   if (end.lifetime >= target_->spec.backoff_max) backoff_.reset();
-  last_end_ = end;
+  past().end = end;
   replacing_ = true;
   heartbeats_.clear();
   heartbeat_due_ = false;
@@ -603,8 +608,10 @@ ConnectionStatus HeldConnection::status(TimePoint now) const {
   if (phase_ == Phase::connecting || phase_ == Phase::session) status.age = now - attempt_started_;
   if (phase_ == Phase::waiting && retry_at_ > now) status.next_retry_in = retry_at_ - now;
   status.last_rtt = last_rtt_;
-  status.last_end = last_end_;
-  status.last_failure = last_failure_;
+  if (past_) {
+    status.last_end = past_->end;
+    status.last_failure = past_->failure;
+  }
   if (last_data_) status.last_message_age = now - *last_data_;
   return status;
 }

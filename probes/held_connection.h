@@ -182,9 +182,9 @@ class HeldConnection final : private SessionSink {
   ConnectionMode mode_;
   int index_;
   DeadlineQueue::Key key_;
+  Phase phase_ = Phase::waiting;
   ConnectionHost& host_;
   lws* wsi_ = nullptr;  // set while the transport holds a connection for us
-  Phase phase_ = Phase::waiting;
 
   TimePoint attempt_started_{};
   TimePoint upgraded_{};        // the 101 arrived
@@ -218,8 +218,14 @@ class HeldConnection final : private SessionSink {
   TimePoint now_{};  // the time of the event being handled (for SessionSink calls)
 
   std::optional<Duration> last_rtt_;
-  std::optional<ConnectionEnd> last_end_;
-  std::optional<ConnectionFailure> last_failure_;
+  // How the last connection ended and the last attempt failed, for status():
+  // out of line, since most held connections never end (144 bytes each).
+  struct Past {
+    std::optional<ConnectionEnd> end;
+    std::optional<ConnectionFailure> failure;
+  };
+  std::unique_ptr<Past> past_;
+  Past& past();
 };
 
 }  // namespace wsprobe
