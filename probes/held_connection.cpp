@@ -38,6 +38,28 @@ HeldConnection::HeldConnection(ProbedTarget& target, ConnectionMode mode, int in
 
 HeldConnection::~HeldConnection() { settleAttempt(); }
 
+template <typename Call>
+void HeldConnection::callSession(Call&& call) {
+  in_session_call_ = true;
+  call(*session_);
+  in_session_call_ = false;
+  if (session_dropped_) {
+    session_dropped_ = false;
+    session_.reset();
+  }
+}
+
+void HeldConnection::dropSession() {
+  // A codec that refuses or ends its session from inside its own call
+  // (sessionRefused, sessionEnded) is freed once that call returned, not
+  // under its feet.
+  if (in_session_call_) {
+    session_dropped_ = true;
+  } else {
+    session_.reset();
+  }
+}
+
 HeldConnection::Past& HeldConnection::past() {
   if (!past_) past_ = std::make_unique<Past>();
   return *past_;
@@ -77,7 +99,7 @@ void HeldConnection::startAttempt(TimePoint now) {
   tls_problem_.clear();
   subprotocol_.clear();
   seen_ = {};
-  session_.reset();
+  dropSession();
   outbox_.clear();
   target_->observer->onAttempt(mode_, replacing_);
   host_.wakeAt(key_, now + target_->spec.connect_timeout);
@@ -115,7 +137,7 @@ void HeldConnection::onDeadline(TimePoint now, Duration slack) {
       }
       if (session_) {
         if (const auto wake = session_->nextWake(); wake && due_by >= *wake) {
-          session_->tick(now, *this);
+          callSession([&](SessionProtocol& session) { session.tick(now, *this); });
           afterSessionCall(now);
           if (phase_ != Phase::session) return;
         }
@@ -157,7 +179,7 @@ void HeldConnection::onDeadline(TimePoint now, Duration slack) {
       }
       if (session_) {
         if (const auto wake = session_->nextWake(); wake && due_by >= *wake) {
-          session_->tick(now, *this);
+          callSession([&](SessionProtocol& session) { session.tick(now, *this); });
           afterSessionCall(now);
           if (phase_ != Phase::open) return;
         }
@@ -265,7 +287,7 @@ void HeldConnection::failSession(TimePoint now, std::string_view status, std::st
 void HeldConnection::closeTransport(int code, TimePoint now) {
   if (phase_ == Phase::open) endOpen(now);
   phase_ = Phase::closing;
-  session_.reset();
+  dropSession();
   if (!wsi_) {
     scheduleRetry(now);
     return;
@@ -277,7 +299,7 @@ void HeldConnection::closeTransport(int code, TimePoint now) {
 
 void HeldConnection::scheduleRetry(TimePoint now) {
   phase_ = Phase::waiting;
-  session_.reset();
+  dropSession();
   outbox_.clear();
   if (detached()) return;
   retry_at_ = now + backoff_.next(host_.unitRandom());
@@ -319,7 +341,9 @@ void HeldConnection::startSession(std::string_view protocol, TimePoint now) {
 void HeldConnection::startSession(const ProtocolEntry& entry, TimePoint now) {
   if (!target_->protocol && !detecting_ && phase_ == Phase::session) target_->protocolDetected(entry.name);
   session_ = entry.make(target_->session_settings);
-  session_->start({.subprotocol = subprotocol_, .idle = mode_ == ConnectionMode::idle}, now, *this);
+  callSession([&](SessionProtocol& session) {
+    session.start({.subprotocol = subprotocol_, .idle = mode_ == ConnectionMode::idle}, now, *this);
+  });
   afterSessionCall(now);
 }
 
@@ -470,7 +494,7 @@ void HeldConnection::deliver(MessageKind kind, std::string_view message, TimePoi
     if (phase_ != Phase::open) return;
   }
   if (!session_) return;
-  session_->receive(kind, message, now, *this);
+  callSession([&](SessionProtocol& session) { session.receive(kind, message, now, *this); });
   afterSessionCall(now);
 }
 

@@ -172,6 +172,10 @@ class HeldConnection final : private SessionSink {
   bool writeHeartbeat(TimePoint now);
   void setAnswering(bool answering);
   void kill();
+  // Every call into the codec goes through callSession; dropSession ends it.
+  template <typename Call>
+  void callSession(Call&& call);
+  void dropSession();
   void startSession(std::string_view protocol, TimePoint now);
   void startSession(const ProtocolEntry& protocol, TimePoint now);
   void deliver(MessageKind kind, std::string_view message, TimePoint now);
@@ -203,6 +207,8 @@ class HeldConnection final : private SessionSink {
   bool heartbeat_due_ = false;
   bool detecting_ = false;     // protocol "auto": waiting for the server's first message
   bool message_truncated_ = false;  // the message being received outgrew kMaxMessage
+  bool in_session_call_ = false;   // inside a call into session_
+  bool session_dropped_ = false;   // ended during that call: freed once it returns
   MessageKind message_kind_ = MessageKind::text;
   std::uint32_t tcp_retransmits_ = 0;  // TCP_INFO total at the last heartbeat answer
   std::optional<int> close_code_to_send_;

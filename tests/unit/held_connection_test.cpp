@@ -395,3 +395,48 @@ TEST_CASE("held connection: a ping waits for the writable callback when the tran
   connection.onDeadline(next_ping, 0ms);
   CHECK(h.transport.written.size() == 1);
 }
+
+namespace {
+// A codec that refuses the session and then still touches itself, as
+// graphql-ws does (it records why it failed after telling the sink).
+struct SelfTouchingSession final : SessionProtocol {
+  explicit SelfTouchingSession(std::shared_ptr<int> alive) : alive_(std::move(alive)) { ++*alive_; }
+  ~SelfTouchingSession() override { --*alive_; }
+  void start(const SessionStart&, TimePoint, SessionSink&) override {}
+  void receive(MessageKind, std::string_view, TimePoint, SessionSink& sink) override {
+    sink.sessionRefused("bad", "refused");
+    alive_during_call = *alive_;
+    failed_ = true;
+  }
+  void tick(TimePoint, SessionSink&) override {}
+  std::optional<TimePoint> nextWake() const override { return std::nullopt; }
+  static inline int alive_during_call = -1;
+  std::shared_ptr<int> alive_;
+  bool failed_ = false;
+};
+const auto kSelfTouchingAlive = std::make_shared<int>(0);
+const ProtocolEntry kSelfTouching{
+    .name = "self-touching",
+    .session_keys = {},
+    .subprotocols = {},
+    .takes_subscribe = false,
+    .check_session_value = nullptr,
+    .make = [](const SessionSettings&) -> std::unique_ptr<SessionProtocol> {
+      return std::make_unique<SelfTouchingSession>(kSelfTouchingAlive);
+    },
+};
+}  // namespace
+
+TEST_CASE("held connection: a codec that refuses its session from inside its own call is freed after it returns",
+          "[unit]") {
+  Harness h(spec("self-touching"), &kSelfTouching);
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onEstablished(at(10ms), "");
+  REQUIRE(*kSelfTouchingAlive == 1);
+  connection.onData("no", MessageKind::text, true, true, at(20ms));
+  CHECK(SelfTouchingSession::alive_during_call == 1);
+  CHECK(*kSelfTouchingAlive == 0);
+  REQUIRE(h.observer->failures.size() == 1);
+  CHECK(h.observer->failures[0].stage == FailureStage::session);
+}
