@@ -7,6 +7,7 @@
 #   fuzz/run.sh [seconds] [fuzzer-name ...]
 #   WSPROBE_FUZZ_BUILD_DIR   build directory (default: build-fuzz at the top)
 #   WSPROBE_FUZZ_JOBS        parallel compile jobs (default 2)
+#   WSPROBE_FUZZ_PARALLEL    fuzzers run at a time (default 2)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,19 +37,45 @@ if [[ ${#names[@]} -eq 0 ]]; then
 fi
 cmake --build "$build" -j"$jobs" --target "${names[@]}"
 
-failed=()
-for name in "${names[@]}"; do
-  corpus_seeds=$root/fuzz/corpus/${name%_fuzzer}
+# Each fuzzer runs on one core; WSPROBE_FUZZ_PARALLEL of them at a time.
+parallel=${WSPROBE_FUZZ_PARALLEL:-2}
+run_one() {  # run_one NAME: its output goes to fuzz-work/NAME/run.log
+  local name=$1
+  local corpus_seeds=$root/fuzz/corpus/${name%_fuzzer}
   # New inputs go to a scratch corpus, so the committed seeds stay as they are.
-  work=$build/fuzz-work/$name
+  local work=$build/fuzz-work/$name
   mkdir -p "$work/corpus" "$corpus_seeds"
-  echo "== $name: ${seconds}s on $(find "$corpus_seeds" -type f | wc -l) seeds"
-  if ! (cd "$work" && "$build/fuzz/$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 "$work/corpus" "$corpus_seeds" 2>&1 | tail -n 40); then
-    failed+=("$name")
-    echo "== $name FAILED: crash input in $work (crash-* / leak-* / timeout-*)"
+  echo "== $name: ${seconds}s on $(find "$corpus_seeds" -type f | wc -l) seeds" >"$work/run.log"
+  (cd "$work" && "$build/fuzz/$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 "$work/corpus" "$corpus_seeds" >>"$work/run.log" 2>&1)
+}
+report() {  # report NAME STATUS
+  local work=$build/fuzz-work/$1
+  tail -n 40 "$work/run.log"
+  if [[ $2 -ne 0 ]]; then
+    failed+=("$1")
+    echo "== $1 FAILED: crash input in $work (crash-* / leak-* / timeout-*)"
   fi
+}
+
+failed=()
+started=$SECONDS
+pending=("${names[@]}")
+while [[ ${#pending[@]} -gt 0 ]]; do
+  batch=("${pending[@]:0:parallel}")
+  pending=("${pending[@]:parallel}")
+  pids=()
+  for name in "${batch[@]}"; do
+    run_one "$name" &
+    pids+=($!)
+  done
+  for i in "${!batch[@]}"; do
+    status=0
+    wait "${pids[$i]}" || status=$?
+    report "${batch[$i]}" "$status"
+  done
 done
+echo "== ${#names[@]} fuzzers, ${parallel} at a time: $((SECONDS - started)) s"
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "fuzzers that found a crash: ${failed[*]}"
   exit 1
