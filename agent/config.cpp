@@ -418,8 +418,11 @@ class Parser {
         if (value.find_first_of("\r\n") != std::string::npos) {
           fail(node, header_path, "the value must not contain a line break");
         }
+        // Not `name` in the lambda: clang 14 (the fuzzers' compiler) cannot
+        // capture a structured binding.
+        const std::string lowered_name = lowered(name.str());
         auto same = std::find_if(spec.headers.begin(), spec.headers.end(), [&](const auto& header) {
-          return lowered(header.first) == lowered(name.str());
+          return lowered(header.first) == lowered_name;
         });
         if (same != spec.headers.end()) {
           same->second = value;

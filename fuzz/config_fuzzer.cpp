@@ -2,6 +2,7 @@
 // it) on arbitrary text. Every input ends in a Config or an error message
 // that names the place; none crashes, throws or reads out of bounds. Every
 // ${VAR} resolves, so expansion is reached; "${UNSET}" does not.
+// fuzz-link: wsprobe_agent
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

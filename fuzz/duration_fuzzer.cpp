@@ -1,6 +1,7 @@
 // libFuzzer target: duration strings of the configuration ("1m30s", "1.5s").
 // An accepted duration is never negative, and formatting it gives a string
 // the parser accepts again with the same value.
+// fuzz-link: wsprobe_agent
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

@@ -1,6 +1,7 @@
 // libFuzzer target: the test bed's HTTP upgrade parsing (testbed/
 // upgrade_request.*): finding the end of the request head, the early garbage
 // check, the parser, and the answer decided from what it parsed.
+// fuzz-link: wsprobe_testbed
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

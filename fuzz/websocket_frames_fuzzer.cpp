@@ -2,6 +2,7 @@
 // websocket_frames.*), fed the input in pieces whose sizes the input's first
 // byte picks, as a socket would hand them over. Every frame it returns is
 // re-encoded and read again to the same opcode and payload.
+// fuzz-link: wsprobe_testbed
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
