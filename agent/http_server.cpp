@@ -24,16 +24,15 @@ namespace wsprobe {
 namespace {
 
 // civetweb gives every connection a worker thread of its own until its
-// request head is in (at most kRequestTimeoutMs), so the number of workers is
-// the number of slow clients (a byte a second) it takes to make a scrape
-// wait: 4 used to be enough. Each worker costs ~16 KB resident (measured with
-// civetweb 1.15: stack pages, connection struct, request buffer), and neither
-// civetweb 1.15 nor 1.16 starts them on demand (prespawn_threads came after
-// 1.16): 1,100 of them (enough for 1,000 slow clients) cost 17 MB, more than
-// the memory budget leaves (SPEC: 45 MB at 10,000 probed connections; 43 MB
-// measured). 64 cost ~1 MB. Idle clients take no worker at all: see
-// kDeferAcceptSeconds.
-constexpr const char* kWorkerThreads = "64";
+// request head is in (at most kRequestTimeoutMs after it took it), so the
+// number of workers is the number of slow clients (a byte a second) it takes
+// to make a scrape wait: 64 were not enough (issue 10: 1,000 slow clients must
+// not delay a scrape). civetweb 1.16 starts them all at once; each costs ~18 KB
+// resident (three 4 KB stack pages, a page of its head buffer), 1,100 of them
+// 20 MB (measured: 15 MB idle with 64, 35 MB with 1,100). Upstream's
+// on-demand start (after 1.16) left a scrape waiting 7.5 s here. Idle clients
+// take no worker at all: see kDeferAcceptSeconds.
+constexpr const char* kWorkerThreads = "1100";
 constexpr const char* kRequestTimeoutMs = "10000";
 // Connections waiting for a worker; the kernel caps it at net.core.somaxconn.
 constexpr const char* kListenBacklog = "4096";

@@ -1,9 +1,10 @@
 // Clients that connect and send nothing, or one byte a second (slowloris),
 // must not take the listener away from a scrape (issue 10.1: four idle
 // connections used to stall every endpoint for 10 s, and 1,000 kept new
-// clients from even connecting). 1,000 idle ones, alone or with 48 slow
-// ones, are held while /metrics is fetched. (1,000 slow ones would need a
-// worker thread each: agent/http_server.cpp says why there are 64.)
+// clients from even connecting). 1,000 idle ones, alone or with 1,000 slow
+// ones, are held while /metrics is fetched. Each slow one holds a civetweb
+// worker until its head times out (agent/http_server.cpp): with 64 workers,
+// the scrapes behind them waited past their 10 s deadline.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
@@ -13,6 +14,8 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -30,7 +33,12 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kIdleClients = 1000;
-constexpr int kSlowClients = 48;  // fewer than the listener's 64 worker threads
+constexpr int kSlowClients = 1000;
+// Scrapes made while the slow clients are held, kScrapeGap apart: the whole
+// test stays inside the agent's 10 s request-head deadline, after which it
+// drops them.
+constexpr int kScrapes = 12;
+constexpr auto kScrapeGap = 400ms;
 
 // 1,000 held sockets here plus the listener's 1,000 accepted ones, in one
 // process: more than a default soft limit of 1,024 descriptors.
@@ -72,6 +80,16 @@ class HeldClients {
     for (const int fd : sockets_) close(fd);
   }
   std::size_t connected() const { return sockets_.size(); }
+  // Connections the agent has not closed (nothing to read, no EOF or error).
+  std::size_t stillOpen() const {
+    std::size_t open = 0;
+    char byte;
+    for (const int fd : sockets_) {
+      const ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ++open;
+    }
+    return open;
+  }
   int rounds() const { return rounds_; }
 
  private:
@@ -94,33 +112,45 @@ class HeldClients {
 
 }  // namespace
 
-TEST_CASE("1,000 idle connections, alone or with 48 slow ones, do not delay a scrape", "[integration][web]") {
+TEST_CASE("1,000 idle connections, alone or with 1,000 slow ones, do not delay a scrape",
+          "[integration][web]") {
   raiseDescriptorLimit();
   wsprobe::testing::AgentUnderTest agent("");
   const bool with_slow = GENERATE(false, true);
-  const char* kind = with_slow ? "idle + 48 slow (one byte a second)" : "idle";
+  const char* kind = with_slow ? "idle + 1,000 slow (one byte a second)" : "idle";
   HeldClients idle(agent.port(), kIdleClients, false);
   REQUIRE(idle.connected() == kIdleClients);
   std::unique_ptr<HeldClients> slow;
   if (with_slow) {
     slow = std::make_unique<HeldClients>(agent.port(), kSlowClients, true);
     REQUIRE(slow->connected() == kSlowClients);
-    // The slow ones have each sent a few bytes by the time of the scrapes.
+    // The slow ones have each sent a few bytes (and so been accepted: see
+    // TCP_DEFER_ACCEPT) by the time of the scrapes.
     REQUIRE(wsprobe::testing::waitFor([&] { return slow->rounds() >= 3; }, 10s));
   }
 
-  double slowest_ms = 0;
-  for (int i = 0; i < 3; ++i) {
+  std::vector<double> times_ms;
+  const int scrapes = with_slow ? kScrapes : 3;
+  for (int i = 0; i < scrapes; ++i) {
+    if (i > 0 && with_slow) std::this_thread::sleep_for(kScrapeGap);  // spread over the attack
     const auto start = Clock::now();
     const auto scrape = wsprobe::testing::httpGet(agent.port(), "/metrics");
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     INFO(kind << " connections held; scrape " << i << " took " << ms << " ms");
-    CHECK(scrape.status == 200);
+    // Before the fix: no answer within the client's 10 s.
+    REQUIRE(scrape.status == 200);
     CHECK(scrape.body.find("wsprobe_build_info{") != std::string::npos);
-    // Before the fix: ~10 s (the request timeout) per 4 connections.
+    // The goal is 100 ms; this loaded 2-core machine gets a margin.
     CHECK(ms < 1000);
-    slowest_ms = std::max(slowest_ms, ms);
+    times_ms.push_back(ms);
   }
-  std::printf("listener: slowest of 3 scrapes with %d %s connections held: %.1f ms\n",
-              kIdleClients + (with_slow ? kSlowClients : 0), kind, slowest_ms);
+  if (with_slow) {
+    // The attack was on for all the scrapes: the agent still holds the slow
+    // connections (it drops them 10 s after taking each).
+    CHECK(slow->stillOpen() >= kSlowClients * 9 / 10);
+  }
+  std::sort(times_ms.begin(), times_ms.end());
+  std::printf("listener: %zu scrapes with %d %s connections held: median %.1f ms, slowest %.1f ms\n",
+              times_ms.size(), kIdleClients + (with_slow ? kSlowClients : 0), kind,
+              times_ms[times_ms.size() / 2], times_ms.back());
 }
