@@ -82,6 +82,10 @@ ConnectionEnd classify(const CloseObservation& seen, ConnectionMode mode, Durati
   return end;
 }
 
+bool isValidCloseCode(int code) {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+}
+
 ClosePayload parseClosePayload(const unsigned char* data, std::size_t length) {
   ClosePayload payload;
   if (data == nullptr || length < 2) return payload;

@@ -87,4 +87,9 @@ struct ClosePayload {
 };
 ClosePayload parseClosePayload(const unsigned char* data, std::size_t length);
 
+// Whether a peer may put `code` in a close frame (RFC 6455 section 7.4):
+// 1000-1003, 1007-1014 and 3000-4999. Any other code received is a protocol
+// error.
+bool isValidCloseCode(int code);
+
 }  // namespace wsprobe

@@ -223,6 +223,9 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
   if (!connection) return 0;
   const TimePoint now = monotonicNow();
   switch (reason) {
+    case LWS_CALLBACK_CONNECTING:
+      connection->onTcpConnecting();
+      return 0;
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
       connection->onHandshakeRequestSent();
       const ProbedTarget* target = connection->target();
@@ -293,7 +296,7 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
                          lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0, now);
       return 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-      connection->onPeerClose(static_cast<const unsigned char*>(in), len);
+      connection->onPeerClose(static_cast<unsigned char*>(in), len);
       return 0;
     case LWS_CALLBACK_CLIENT_WRITEABLE:
       return connection->onWritable(now) ? 0 : -1;

@@ -21,6 +21,12 @@ constexpr std::size_t kMaxMessage = 64 * 1024;
 constexpr std::size_t kKeptBuffer = 1024;
 constexpr auto kCloseWait = std::chrono::milliseconds(1500);
 
+// A resolver that fails or never answers: libwebsockets kept retrying the
+// lookup until our deadline.
+ConnectionFailure resolutionTimedOut() {
+  return {FailureStage::dns, 0, "the name did not resolve within connect_timeout", {}};
+}
+
 std::string closePayload(int code) {
   return {static_cast<char>((code >> 8) & 0xff), static_cast<char>(code & 0xff)};
 }
@@ -95,7 +101,7 @@ void HeldConnection::startAttempt(TimePoint now) {
   }
   phase_ = Phase::connecting;
   attempt_started_ = now;
-  reached_tls_ = reached_http_ = timed_out_ = detecting_ = false;
+  reached_tcp_ = reached_tls_ = reached_http_ = timed_out_ = timed_out_resolving_ = detecting_ = false;
   tls_problem_.clear();
   subprotocol_.clear();
   seen_ = {};
@@ -125,6 +131,7 @@ void HeldConnection::onDeadline(TimePoint now, Duration slack) {
     case Phase::connecting:
       if (due_by >= attempt_started_ + target_->spec.connect_timeout && !timed_out_) {
         timed_out_ = true;
+        timed_out_resolving_ = !reached_tcp_;
         kill();
       }
       // Should the transport not report the end, look again shortly.
@@ -247,6 +254,8 @@ void HeldConnection::kill() {
   if (wsi_) host_.abort(*this);
 }
 
+void HeldConnection::onTcpConnecting() { reached_tcp_ = true; }
+
 void HeldConnection::onTlsVerification(std::string_view problem) {
   reached_tls_ = true;
   if (!problem.empty()) tls_problem_ = std::string(problem);
@@ -263,6 +272,7 @@ void HeldConnection::onConnectError(TimePoint now, std::string_view message, int
       !reached_http_) {
     failure.stage = FailureStage::tls;
   }
+  if (timed_out_resolving_) failure = resolutionTimedOut();
   fail(now, std::move(failure));
 }
 
@@ -498,10 +508,18 @@ void HeldConnection::deliver(MessageKind kind, std::string_view message, TimePoi
   afterSessionCall(now);
 }
 
-void HeldConnection::onPeerClose(const unsigned char* payload, std::size_t length) {
+void HeldConnection::onPeerClose(unsigned char* payload, std::size_t length) {
   const ClosePayload close = parseClosePayload(payload, length);
   seen_.server_close_code = close.code;
   seen_.server_reason = close.reason;
+  // libwebsockets turns codes below 1000, 1004-1006 and 1016-2999 into 1002
+  // before this point (so they read as the server's 1002); the other invalid
+  // ones (1015, 5000 and up) are failed here, and the echo carries 1002.
+  if (length >= 2 && !isValidCloseCode(close.code)) {
+    payload[0] = static_cast<unsigned char>(close_code::protocol_error >> 8);
+    payload[1] = static_cast<unsigned char>(close_code::protocol_error & 0xff);
+    seen_.protocol_close_code = close_code::protocol_error;
+  }
 }
 
 bool HeldConnection::onWritable(TimePoint now) {
@@ -552,7 +570,9 @@ void HeldConnection::onClosed(TimePoint now, int http_status) {
   switch (phase_) {
     case Phase::connecting: {
       ConnectionFailure failure;
-      if (timed_out_) {
+      if (timed_out_resolving_) {
+        failure = resolutionTimedOut();
+      } else if (timed_out_) {
         failure = classifyConnectFailure("handshake timed out", http_status, true, false);
       } else if (http_status != 0 && http_status != 101) {
         failure = classifyConnectFailure("upgrade refused", http_status, false, false);

@@ -123,7 +123,11 @@ class HeldConnection final : private SessionSink {
   // A piece of a data message. `first` and `final` mark the message's
   // first and last piece (fragments and chunks alike).
   void onData(std::string_view data, MessageKind kind, bool first, bool final, TimePoint now);
-  void onPeerClose(const unsigned char* payload, std::size_t length);
+  // A connect() is about to start: the name is resolved.
+  void onTcpConnecting();
+  // `payload` is libwebsockets' buffer, which it echoes: an invalid code is
+  // replaced there by 1002.
+  void onPeerClose(unsigned char* payload, std::size_t length);
   void onProtocolViolation(int code) { seen_.protocol_close_code = code; }
   bool sawPeerClose() const { return seen_.server_close_code.has_value(); }
   // Returns false when the connection is to be closed now.
@@ -201,6 +205,11 @@ class HeldConnection final : private SessionSink {
   bool reached_tls_ = false;   // the server's certificate was being checked
   bool reached_http_ = false;  // the upgrade request went out
   bool timed_out_ = false;     // our handshake deadline ended the attempt
+  // libwebsockets (without async DNS) retries a failed name lookup every
+  // second until our deadline, never reporting it: a deadline reached before
+  // any connect() began is a DNS failure.
+  bool reached_tcp_ = false;          // LWS_CALLBACK_CONNECTING: a connect() began
+  bool timed_out_resolving_ = false;  // our deadline came before that
   bool admitted_ = false;      // the current attempt holds a place among those in flight
   bool queued_ = false;        // waiting for such a place
   bool answering_ = false;     // a heartbeat was answered on this connection

@@ -70,6 +70,17 @@ TEST_CASE("close payloads are parsed as big-endian code then reason", "[unit]") 
   CHECK(parseClosePayload(payload, 1).code == 1005);  // one byte is no code
 }
 
+TEST_CASE("close codes a server may send, and the ones that are a protocol error", "[unit]") {
+  for (const int code : {1000, 1001, 1002, 1003, 1007, 1011, 1012, 1013, 1014, 3000, 4001, 4999}) {
+    INFO(code);
+    CHECK(isValidCloseCode(code));
+  }
+  for (const int code : {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535}) {
+    INFO(code);
+    CHECK_FALSE(isValidCloseCode(code));
+  }
+}
+
 TEST_CASE("label values are the SPEC's words", "[unit]") {
   CHECK(toString(CloseCause::server_close) == "server_close");
   CHECK(toString(CloseCause::pong_timeout) == "pong_timeout");

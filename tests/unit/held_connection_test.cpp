@@ -247,12 +247,57 @@ TEST_CASE("held connection: the server closing during the session handshake is a
   HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
   connection.begin(at(0s));
   connection.onEstablished(at(10ms), "");
-  const unsigned char close_4408[] = {0x11, 0x38, 'i', 'n', 'i', 't'};
+  unsigned char close_4408[] = {0x11, 0x38, 'i', 'n', 'i', 't'};
   connection.onPeerClose(close_4408, sizeof close_4408);
   connection.onClosed(at(3s), 0);
   REQUIRE(h.observer->failures.size() == 1);
   CHECK(h.observer->failures[0].stage == FailureStage::session);
   CHECK(h.observer->failures[0].status() == "4408");
+}
+
+TEST_CASE("held connection: a deadline reached before TCP began is stage dns, after it stage timeout",
+          "[unit]") {
+  const bool resolving = GENERATE(true, false);
+  INFO("still resolving: " << resolving);
+  Harness h(spec());
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  if (!resolving) connection.onTcpConnecting();
+  REQUIRE(h.transport.wake == at(5s));
+  connection.onDeadline(at(5s), 0ms);
+  CHECK(h.transport.aborts == 1);
+  // libwebsockets reports the abort as a connection error.
+  connection.onConnectError(at(5s + 1ms), "Closed before conn", 0);
+  REQUIRE(h.observer->failures.size() == 1);
+  CHECK(h.observer->failures[0].stage == (resolving ? FailureStage::dns : FailureStage::timeout));
+}
+
+TEST_CASE("held connection: a close frame with an invalid code is a protocol_error, answered with 1002", "[unit]") {
+  Harness h(spec());
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onEstablished(at(10ms), "");
+  unsigned char close_5000[] = {0x13, 0x88, 'b', 'y', 'e'};  // 5000: no peer may send it
+  connection.onPeerClose(close_5000, sizeof close_5000);
+  // The payload libwebsockets echoes now carries 1002.
+  CHECK(close_5000[0] == 0x03);
+  CHECK(close_5000[1] == 0xEA);
+  connection.onClosed(at(1s), 0);
+  REQUIRE(h.observer->ends.size() == 1);
+  CHECK(h.observer->ends[0].code == 1002);
+  CHECK(h.observer->ends[0].cause == CloseCause::protocol_error);
+
+  // A valid code passes as the server's own.
+  HeldConnection valid(h.target, ConnectionMode::heartbeat, 1, 1, h.transport);
+  valid.begin(at(2s));
+  valid.onEstablished(at(2s), "");
+  unsigned char close_4001[] = {0x0F, 0xA1};
+  valid.onPeerClose(close_4001, sizeof close_4001);
+  CHECK(close_4001[1] == 0xA1);
+  valid.onClosed(at(3s), 0);
+  REQUIRE(h.observer->ends.size() == 2);
+  CHECK(h.observer->ends[1].code == 4001);
+  CHECK(h.observer->ends[1].cause == CloseCause::server_close);
 }
 
 TEST_CASE("held connection: no session within connect_timeout is a session timeout", "[unit]") {
@@ -389,7 +434,7 @@ TEST_CASE("held connection: a ping waits for the writable callback when the tran
 
   // The server's close frame came in: no frame may go out ahead of ours.
   h.transport.writable_now = true;
-  const unsigned char going_away[] = {0x03, 0xe9};
+  unsigned char going_away[] = {0x03, 0xe9};
   connection.onPeerClose(going_away, sizeof going_away);
   const TimePoint next_ping = *h.transport.wake;
   connection.onDeadline(next_ping, 0ms);
