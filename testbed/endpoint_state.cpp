@@ -61,6 +61,16 @@ void EndpointState::recordPong() {
   ++observations_.pongs;
 }
 
+void EndpointState::recordPingSent() {
+  std::lock_guard lock(mutex_);
+  ++observations_.pings_sent;
+}
+
+void EndpointState::recordPongReceived() {
+  std::lock_guard lock(mutex_);
+  ++observations_.pongs_received;
+}
+
 void EndpointState::recordMessage() {
   std::lock_guard lock(mutex_);
   ++observations_.messages;

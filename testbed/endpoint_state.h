@@ -23,6 +23,8 @@ struct Observations {
   std::vector<SeenRequest> requests;
   int pings = 0;
   int pongs = 0;
+  int pings_sent = 0;
+  int pongs_received = 0;
   int messages = 0;
 };
 
@@ -50,6 +52,8 @@ class EndpointState {
   void recordCloseCode(int code);
   void recordPing();
   void recordPong();
+  void recordPingSent();
+  void recordPongReceived();
   void recordMessage();
 
   // Runs `read` on the observations under the lock and returns its result.

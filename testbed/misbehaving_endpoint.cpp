@@ -251,6 +251,14 @@ int MisbehavingEndpoint::pongsSent() const {
   return impl_->state.read([](const Observations& seen) { return seen.pongs; });
 }
 
+int MisbehavingEndpoint::pingsSent() const {
+  return impl_->state.read([](const Observations& seen) { return seen.pings_sent; });
+}
+
+int MisbehavingEndpoint::pongsReceived() const {
+  return impl_->state.read([](const Observations& seen) { return seen.pongs_received; });
+}
+
 int MisbehavingEndpoint::messagesReceived() const {
   return impl_->state.read([](const Observations& seen) { return seen.messages; });
 }

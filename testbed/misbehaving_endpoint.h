@@ -31,6 +31,7 @@ enum class InvalidFrame {
   reserved_opcode,  // opcode 0x3: the client should close with 1002
   reserved_bits,    // RSV1 set with no extension negotiated: 1002
   invalid_utf8,     // a text frame that is not UTF-8: 1007
+  fragmented_ping,  // a ping without FIN (control frames must not be fragmented): 1002
 };
 
 struct EndpointBehaviour {
@@ -43,6 +44,8 @@ struct EndpointBehaviour {
   double refuse_fraction = 1.0;
   // Accept TCP (and TLS), read the request, never answer: a handshake timeout.
   bool never_answer = false;
+  // Non-zero: the 101 response leaves one byte per interval (a slow upgrade).
+  std::chrono::milliseconds response_byte_interval{0};
 
   // --- After the upgrade. Durations of zero switch the behaviour off.
   bool answer_pings = true;  // false: ignore pings (a half-open connection)
@@ -64,6 +67,12 @@ struct EndpointBehaviour {
   std::vector<int> close_codes;
   std::string close_reason;
   InvalidFrame invalid_frame = InvalidFrame::none;
+  // A text frame right behind the server's close frame (close_after or
+  // closeOpenConnections): data after a close frame, which a client ignores.
+  bool data_after_close = false;
+  // Non-zero: the server sends a ping (payload: a sequence number) this
+  // often, a ping flood; the client's pongs are counted (pongsReceived()).
+  std::chrono::milliseconds ping_flood_interval{0};
   bool echo = true;  // echo text and binary messages
   // Non-empty: answer every text message with this text instead of an echo,
   // like an application-level heartbeat ({"type":"pong"}).
@@ -126,6 +135,8 @@ class MisbehavingEndpoint {
   std::vector<SeenRequest> requests() const;
   int pingsReceived() const;
   int pongsSent() const;
+  int pingsSent() const;       // ping_flood_interval's pings
+  int pongsReceived() const;   // pongs from the client
   int messagesReceived() const;  // complete text and binary messages
 
   // Polls pred() with short sleeps until it is true or `timeout` passes;

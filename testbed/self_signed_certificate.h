@@ -18,4 +18,21 @@ struct CertificateFiles {
 // Throws std::runtime_error naming the step that failed.
 CertificateFiles writeSelfSignedCertificate(const std::string& directory, int validity_days = 1);
 
+// A server certificate issued by a throwaway CA of its own, for TLS faults
+// (expired, wrong name, unknown CA): the client trusts `ca_file` or not.
+struct IssuedCertificate {
+  std::string ca_file;    // PEM: the CA certificate
+  std::string cert_file;  // PEM: the server certificate (the CA is not sent along)
+  std::string key_file;   // PEM: the server's key (mode 0600)
+};
+struct CertificateRequest {
+  std::string subject_alt_names = "IP:127.0.0.1";  // OpenSSL's subjectAltName syntax
+  long valid_from_seconds = -60;                    // notBefore, relative to now
+  long valid_until_seconds = 24L * 60 * 60;         // notAfter, relative to now
+};
+// Writes NAME-ca.pem, NAME-cert.pem and NAME-key.pem into `directory`.
+// Throws std::runtime_error naming the step that failed.
+IssuedCertificate writeIssuedCertificate(const std::string& directory, const std::string& name,
+                                         const CertificateRequest& request);
+
 }  // namespace wsprobe::endpoints

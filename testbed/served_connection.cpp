@@ -43,6 +43,10 @@ std::string invalidFrame(InvalidFrame kind) {
       return encodeFrame(std::uint8_t{0x80 | 0x40 | opcode::text}, "RSV1 without an extension");
     case InvalidFrame::invalid_utf8:
       return encodeFrame(opcode::text, "not UTF-8: \xC0\xAF \xFF\xFE", true);
+    case InvalidFrame::fragmented_ping:
+      // A ping in two fragments: the first without FIN, then a continuation.
+      return encodeFrame(opcode::ping, "fragmented", false) +
+             encodeFrame(opcode::continuation, " ping", true);
   }
   return {};
 }
@@ -175,6 +179,8 @@ std::optional<ServedConnection::Clock::time_point> ServedConnection::nextDeadlin
   if (behaviour_.close_after.count() > 0 && !close_sent_) {
     consider(upgraded_at_ + behaviour_.close_after);
   }
+  if (!slow_output_.empty()) consider(next_slow_byte_);
+  if (behaviour_.ping_flood_interval.count() > 0 && slow_output_.empty()) consider(next_flood_ping_);
   return next;
 }
 
@@ -187,6 +193,21 @@ void ServedConnection::onTimers(Clock::time_point now) {
     case Phase::done:
       return;
     case Phase::open:
+      if (!slow_output_.empty()) {
+        // The 101 is still trickling out: nothing else may go in between.
+        if (now >= next_slow_byte_) {
+          transport_.send(slow_output_.substr(0, 1));
+          slow_output_.erase(0, 1);
+          next_slow_byte_ = now + behaviour_.response_byte_interval;
+        }
+        return;
+      }
+      if (behaviour_.ping_flood_interval.count() > 0 && now >= next_flood_ping_) {
+        // One ping per wake-up; a late wake-up does not send a burst.
+        transport_.send(encodeFrame(opcode::ping, std::to_string(++flood_pings_), true));
+        endpoint_.recordPingSent();
+        next_flood_ping_ = now + behaviour_.ping_flood_interval;
+      }
       while (!delayed_pongs_.empty() && delayed_pongs_.front().first <= now) {
         sendPong(delayed_pongs_.front().second);
         delayed_pongs_.pop_front();
@@ -332,8 +353,14 @@ void ServedConnection::onRequestHead(std::string_view head, Clock::time_point no
   phase_ = Phase::open;
   upgraded_at_ = now;
   last_activity_ = now;
+  next_flood_ping_ = now + behaviour_.ping_flood_interval;
   std::string response = switchingProtocolsResponse(decision);
   response += invalidFrame(behaviour_.invalid_frame);
+  if (behaviour_.response_byte_interval.count() > 0) {
+    slow_output_ = std::move(response);
+    next_slow_byte_ = now;
+    return;
+  }
   transport_.send(response);
 }
 
@@ -410,6 +437,7 @@ void ServedConnection::onControlFrame(const Frame& frame, Clock::time_point now)
       }
       return;
     case opcode::pong:
+      endpoint_.recordPongReceived();
       if (behaviour_.pings_reset_idle) last_activity_ = now;
       return;
     default:
@@ -471,6 +499,9 @@ void ServedConnection::startClose(std::optional<int> code, std::string_view reas
   close_sent_ = true;
   delayed_pongs_.clear();
   transport_.send(encodeFrame(opcode::close, closePayload(code, reason), true));
+  if (behaviour_.data_after_close) {
+    transport_.send(encodeFrame(opcode::text, "data after the close frame", true));
+  }
   phase_ = Phase::closing;
   phase_deadline_ = now + kCloseWait;
 }

@@ -112,6 +112,10 @@ class ServedConnection {
   Clock::time_point last_activity_;
   bool close_sent_ = false;
   std::deque<std::pair<Clock::time_point, std::string>> delayed_pongs_;
+  std::string slow_output_;  // response_byte_interval: what is still to trickle out
+  Clock::time_point next_slow_byte_;
+  Clock::time_point next_flood_ping_;  // ping_flood_interval
+  std::uint64_t flood_pings_ = 0;
 
   std::thread thread_;  // last: starts once everything above is ready
 };

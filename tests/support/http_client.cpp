@@ -13,18 +13,23 @@ namespace wsprobe::testing {
 
 HttpResult httpRequest(int port, const std::string& method, const std::string& path,
                        const std::string& body) {
+  return httpRequestTo("127.0.0.1", port, method, path, body);
+}
+
+HttpResult httpRequestTo(const std::string& host, int port, const std::string& method, const std::string& path,
+                         const std::string& body) {
   HttpResult result;
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return result;
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+  if (inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1 ||
+      connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
     close(fd);
     return result;
   }
-  const std::string request = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+  const std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n" +
                               "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
     close(fd);

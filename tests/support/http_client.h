@@ -12,6 +12,9 @@ struct HttpResult {
 
 HttpResult httpRequest(int port, const std::string& method, const std::string& path,
                        const std::string& body = "");
+// The same to an IPv4 address other than 127.0.0.1 (a network namespace's).
+HttpResult httpRequestTo(const std::string& host, int port, const std::string& method, const std::string& path,
+                         const std::string& body = "");
 inline HttpResult httpGet(int port, const std::string& path) { return httpRequest(port, "GET", path); }
 
 }  // namespace wsprobe::testing
