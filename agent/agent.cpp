@@ -51,6 +51,10 @@ std::optional<std::string> Agent::start() {
   if (!loaded.config) return loaded.error;
   WebConfigResult web = resolveWebSecurity(loaded.config->web, options_.web_config_file);
   if (!web.security) return web.error;
+  // spdlog's registry is created here, before the engine thread can log: the
+  // library is not built with ThreadSanitizer, which then cannot see the
+  // guard of its first use from two threads and reports a race.
+  spdlog::default_logger_raw();
   std::string engine_error;
   if (!engine_.start(&engine_error)) return engine_error;
   listen_address_ = options_.listen_address.value_or(loaded.config->web.listen_address);
