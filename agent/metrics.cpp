@@ -53,6 +53,11 @@ MetricFamilies::MetricFamilies(prometheus::Registry& registry)
                              .Name("wsprobe_handshake_duration_seconds")
                              .Help("Time from connection start to 101 Switching Protocols.")
                              .Register(registry)),
+      handshake_phase(BuildHistogram()
+                          .Name("wsprobe_handshake_phase_seconds")
+                          .Help("Time of each phase of the real connections' handshakes, by phase "
+                                "(dns, tcp, tls, upgrade), for every attempt that got through it.")
+                          .Register(registry)),
       idle_timeout(BuildGauge()
                        .Name("wsprobe_idle_timeout_seconds")
                        .Help("Estimated idle timeout of the path, from the idle connection.")
@@ -191,6 +196,10 @@ TargetSeries::TargetSeries(MetricFamilies& families, const TargetSpec& spec,
     reconnects_[index(mode)] = &families.reconnects.Add(with({{"mode", name}}));
     lifetime_[index(mode)] = &families.connection_lifetime.Add(with({{"mode", name}}), lifetimeBuckets());
   }
+  for (const auto phase : {HandshakePhase::dns, HandshakePhase::tcp, HandshakePhase::tls, HandshakePhase::upgrade}) {
+    phases_[static_cast<std::size_t>(phase)] =
+        &families.handshake_phase.Add(with({{"phase", std::string(toString(phase))}}), handshakeBuckets());
+  }
   desired(ConnectionMode::heartbeat).Set(spec.connections);
   desired(ConnectionMode::idle).Set(spec.idle_probe ? 1 : 0);
 }
@@ -200,6 +209,7 @@ TargetSeries::~TargetSeries() {
   families_.connection_attempts.Remove(&attempts);
   families_.ping_rtt.Remove(&rtt);
   families_.handshake_duration.Remove(&handshake);
+  for (auto* phase : phases_) families_.handshake_phase.Remove(phase);
   families_.messages_received.Remove(&messages_received);
   families_.messages_sent.Remove(&messages_sent);
   families_.app_rtt.Remove(&app_rtt);

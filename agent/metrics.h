@@ -34,6 +34,7 @@ class MetricFamilies {
   prometheus::Family<prometheus::Histogram>& connection_lifetime;
   prometheus::Family<prometheus::Histogram>& ping_rtt;
   prometheus::Family<prometheus::Histogram>& handshake_duration;
+  prometheus::Family<prometheus::Histogram>& handshake_phase;
   prometheus::Family<prometheus::Gauge>& idle_timeout;
   prometheus::Family<prometheus::Counter>& messages_received;
   prometheus::Family<prometheus::Counter>& messages_sent;
@@ -73,6 +74,8 @@ class TargetSeries {
   prometheus::Histogram& lifetime(ConnectionMode mode) { return *lifetime_[index(mode)]; }
   prometheus::Histogram& rtt;
   prometheus::Histogram& handshake;
+  // Each phase of the real connections' handshakes (DNS, TCP, TLS, upgrade).
+  prometheus::Histogram& handshakePhase(HandshakePhase phase) { return *phases_[static_cast<std::size_t>(phase)]; }
   prometheus::Counter& messages_received;
   prometheus::Counter& messages_sent;
   prometheus::Histogram& app_rtt;
@@ -104,6 +107,7 @@ class TargetSeries {
   prometheus::Gauge* desired_[2];
   prometheus::Counter* reconnects_[2];
   prometheus::Histogram* lifetime_[2];
+  prometheus::Histogram* phases_[4];
   std::map<std::pair<FailureStage, std::string>, prometheus::Counter*> failures_;
   std::map<std::tuple<ConnectionMode, int, CloseCause>, prometheus::Counter*> disconnects_;
   prometheus::Gauge* idle_timeout_ = nullptr;

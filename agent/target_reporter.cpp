@@ -64,6 +64,10 @@ void TargetReporter::onTlsSession(std::string_view version, std::string_view cip
   series_.setTlsSession(std::string(version), std::string(cipher), earliest_not_after);
 }
 
+void TargetReporter::onHandshakePhases(ConnectionMode /*mode*/, const HandshakePhases& phases) {
+  for (const auto& [phase, time] : phases.completed) series_.handshakePhase(phase).Observe(seconds(time));
+}
+
 void TargetReporter::onOpen(ConnectionMode mode, Duration handshake) {
   series_.handshake.Observe(seconds(handshake));
   failures_in_a_row_ = 0;

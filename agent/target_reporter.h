@@ -24,6 +24,7 @@ class TargetReporter final : public ProbeObserver {
 
   void onAttempt(ConnectionMode mode, bool replacing) override;
   void onFailure(ConnectionMode mode, const ConnectionFailure& failure) override;
+  void onHandshakePhases(ConnectionMode mode, const HandshakePhases& phases) override;
   void onOpen(ConnectionMode mode, Duration handshake) override;
   void onEnd(const ConnectionEnd& end) override;
   void onRoundTrip(Duration rtt) override;

@@ -81,6 +81,7 @@ json failureJson(const ConnectionFailure& failure) {
   json out = {{"stage", std::string(toString(failure.stage))}, {"detail", failure.detail}};
   if (failure.http_status) out["status"] = failure.http_status;
   if (!failure.session_status.empty()) out["status"] = failure.session_status;
+  if (failure.phase) out["phase"] = std::string(toString(*failure.phase));
   return out;
 }
 

@@ -36,6 +36,16 @@ std::string_view toString(FailureStage stage) {
   return "unknown";
 }
 
+std::string_view toString(HandshakePhase phase) {
+  switch (phase) {
+    case HandshakePhase::dns: return "dns";
+    case HandshakePhase::tcp: return "tcp";
+    case HandshakePhase::tls: return "tls";
+    case HandshakePhase::upgrade: return "upgrade";
+  }
+  return "unknown";
+}
+
 std::string ConnectionFailure::status() const {
   if (stage == FailureStage::http && http_status != 0) return std::to_string(http_status);
   if (stage == FailureStage::session) return session_status;

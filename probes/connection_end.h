@@ -26,9 +26,16 @@ enum class CloseCause {
 // config: a credential file could not be read before the attempt.
 enum class FailureStage { dns, tcp, tls, http, timeout, protocol, session, config };
 
+// The phases of a connection's handshake, in the order it goes through them
+// (the `phase` label of wsprobe_handshake_phase_seconds): the DNS lookup, the
+// TCP connect, the TLS handshake (wss:// only), and the HTTP upgrade (request
+// sent to response read).
+enum class HandshakePhase { dns, tcp, tls, upgrade };
+
 std::string_view toString(ConnectionMode mode);
 std::string_view toString(CloseCause cause);
 std::string_view toString(FailureStage stage);
+std::string_view toString(HandshakePhase phase);
 
 // Close codes with a meaning here (RFC 6455 section 7.4.1).
 namespace close_code {
@@ -56,6 +63,10 @@ struct ConnectionFailure {
   // Stage session: the protocol's code or short reason ("4403", "connack_5",
   // "error_frame", "timeout").
   std::string session_status;
+  // The handshake phase the attempt was in when it ended (upgrade once the
+  // server answered the upgrade request); empty when it never reached the
+  // network (stage config) or failed after the upgrade (stage session).
+  std::optional<HandshakePhase> phase;
 
   // The `status` label: the HTTP status for stage http, the protocol's code
   // for stage session, else empty.

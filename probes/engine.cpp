@@ -25,6 +25,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "probes/connection_monitor.h"
 #include "probes/held_connection.h"
 #include "probes/probed_target.h"
 #include "probes/prepared_request.h"
@@ -222,9 +223,16 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
   auto* connection = static_cast<HeldConnection*>(user);
   if (!connection) return 0;
   const TimePoint now = monotonicNow();
+  // The handshake's end: what the connection monitor timed goes with it.
+  const auto take_trace = [&] {
+    if (connection->phase() == HeldConnection::Phase::connecting) connection->onConnectionTrace(takeConnectionTrace(wsi));
+  };
   switch (reason) {
-    case LWS_CALLBACK_CONNECTING:
+    case LWS_CALLBACK_CONNECTING:  // the lookup is done, connect() is next
       connection->onTcpConnecting();
+      return 0;
+    case LWS_CALLBACK_WSI_CREATE:  // for a client: the TCP connection is up
+      connection->onTcpConnected();
       return 0;
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
       connection->onHandshakeRequestSent();
@@ -261,6 +269,7 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
       const std::string_view message =
           in ? std::string_view(static_cast<const char*>(in), strnlen(static_cast<const char*>(in), 512))
              : std::string_view("connection error");
+      take_trace();
       connection->onConnectError(now, message, status);
       return 0;
     }
@@ -281,6 +290,7 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
       if (const auto tls = readTlsSession(lws_get_ssl(wsi)); tls && connection->target()) {
         connection->target()->observer->onTlsSession(tls->version, tls->cipher, tls->earliest_not_after);
       }
+      take_trace();
       connection->onEstablished(now, {});
       return 0;
     }
@@ -317,6 +327,7 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
                  peerStillConnected(wsi)) {
         connection->onProtocolViolation(close_code::protocol_error);
       }
+      take_trace();
       connection->onClosed(now, static_cast<int>(lws_http_client_http_response(wsi)));
       return 0;
     }
@@ -350,8 +361,9 @@ void Engine::Impl::connect(HeldConnection& connection) {
   info.userdata = &connection;
   info.retry_and_idle_policy = &kNoValidityChecks;
   info.pwsi = &connection.transportSlot();
+  info.ssl_connection = LCCSCF_CONMON;  // phase times and DNS answers of this connection
   if (spec.url.secure) {
-    info.ssl_connection = LCCSCF_USE_SSL;
+    info.ssl_connection |= LCCSCF_USE_SSL;
     if (spec.tls.insecure_skip_verify) {
       info.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
                              LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;

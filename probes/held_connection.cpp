@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 
-#include "probes/connect_failure.h"
 #include "probes/heartbeat_schedule.h"
 #include "probes/probed_target.h"
 #include "probes/protocols/protocol_detection.h"
@@ -20,12 +19,6 @@ constexpr std::size_t kMaxMessage = 64 * 1024;
 // an idle connection holds no large buffer.
 constexpr std::size_t kKeptBuffer = 1024;
 constexpr auto kCloseWait = std::chrono::milliseconds(1500);
-
-// A resolver that fails or never answers: libwebsockets kept retrying the
-// lookup until our deadline.
-ConnectionFailure resolutionTimedOut() {
-  return {FailureStage::dns, 0, "the name did not resolve within connect_timeout", {}};
-}
 
 std::string closePayload(int code) {
   return {static_cast<char>((code >> 8) & 0xff), static_cast<char>(code & 0xff)};
@@ -101,7 +94,9 @@ void HeldConnection::startAttempt(TimePoint now) {
   }
   phase_ = Phase::connecting;
   attempt_started_ = now;
-  reached_tcp_ = reached_tls_ = reached_http_ = timed_out_ = timed_out_resolving_ = detecting_ = false;
+  timed_out_ = detecting_ = false;
+  phase_begun_ = HandshakePhase::dns;
+  trace_.reset();
   tls_problem_.clear();
   subprotocol_.clear();
   seen_ = {};
@@ -112,9 +107,7 @@ void HeldConnection::startAttempt(TimePoint now) {
   if (auto failure = host_.prepareAttempt(*this)) return fail(now, std::move(*failure));
   host_.connect(*this);
   // No callback and no transport: the attempt was refused outright.
-  if (phase_ == Phase::connecting && wsi_ == nullptr) {
-    fail(now, classifyConnectFailure("connect failed", 0, false, target_->spec.url.secure));
-  }
+  if (phase_ == Phase::connecting && wsi_ == nullptr) failHandshake(now, "connect failed", 0);
 }
 
 void HeldConnection::onDeadline(TimePoint now, Duration slack) {
@@ -131,7 +124,6 @@ void HeldConnection::onDeadline(TimePoint now, Duration slack) {
     case Phase::connecting:
       if (due_by >= attempt_started_ + target_->spec.connect_timeout && !timed_out_) {
         timed_out_ = true;
-        timed_out_resolving_ = !reached_tcp_;
         kill();
       }
       // Should the transport not report the end, look again shortly.
@@ -254,11 +246,23 @@ void HeldConnection::kill() {
   if (wsi_) host_.abort(*this);
 }
 
-void HeldConnection::onTcpConnecting() { reached_tcp_ = true; }
+void HeldConnection::markPhase(HandshakePhase phase) {
+  if (detached()) return;
+  if (phase == HandshakePhase::tls && !target_->spec.url.secure) phase = HandshakePhase::upgrade;
+  if (static_cast<int>(phase) > static_cast<int>(phase_begun_)) phase_begun_ = phase;
+}
 
 void HeldConnection::onTlsVerification(std::string_view problem) {
-  reached_tls_ = true;
+  markPhase(HandshakePhase::tls);
   if (!problem.empty()) tls_problem_ = std::string(problem);
+}
+
+HandshakePhases HeldConnection::endPhases(bool answered, TimePoint now) {
+  HandshakePhases phases = handshakePhases(trace_.value_or(ConnectionTrace{}), phase_begun_, answered,
+                                           target_->spec.url.secure, attempt_started_, now);
+  trace_.reset();
+  target_->observer->onHandshakePhases(mode_, phases);
+  return phases;
 }
 
 void HeldConnection::onConnectError(TimePoint now, std::string_view message, int http_status) {
@@ -266,13 +270,30 @@ void HeldConnection::onConnectError(TimePoint now, std::string_view message, int
   if (phase_ != Phase::connecting) return;
   std::string detail(message);
   if (!tls_problem_.empty()) detail = tls_problem_ + " (" + detail + ")";
-  ConnectionFailure failure =
-      classifyConnectFailure(detail, http_status, timed_out_, target_->spec.url.secure);
-  if (reached_tls_ && failure.stage != FailureStage::http && failure.stage != FailureStage::timeout &&
-      !reached_http_) {
-    failure.stage = FailureStage::tls;
+  failHandshake(now, std::move(detail), http_status);
+}
+
+void HeldConnection::failHandshake(TimePoint now, std::string detail, int http_status) {
+  ConnectionFailure failure;
+  if (!detached()) {
+    const HandshakePhases phases = endPhases(http_status != 0, now);
+    failure.stage = failureStage(phases, http_status, timed_out_);
+    failure.phase = phases.reached;
+    if (failure.stage == FailureStage::http) failure.http_status = http_status;
+    if (timed_out_ && failure.stage == FailureStage::dns) {
+      // libwebsockets (without async DNS) retries a lookup that fails or
+      // gets no answer every second until our deadline, never reporting it.
+      detail = "the name did not resolve within connect_timeout";
+    } else if (detail.empty()) {
+      const std::string phase(toString(phases.reached));
+      switch (failure.stage) {
+        case FailureStage::timeout: detail = "handshake timed out in the " + phase + " phase"; break;
+        case FailureStage::http: detail = "upgrade refused"; break;
+        default: detail = "connection closed in the " + phase + " phase, before the upgrade completed"; break;
+      }
+    }
   }
-  if (timed_out_resolving_) failure = resolutionTimedOut();
+  failure.detail = std::move(detail);
   fail(now, std::move(failure));
 }
 
@@ -321,6 +342,7 @@ void HeldConnection::onEstablished(TimePoint now, std::string_view subprotocol) 
   if (detached() || phase_ != Phase::connecting) return;
   phase_ = Phase::session;
   upgraded_ = now;
+  endPhases(true, now);
   received_message_.clear();
   message_truncated_ = false;
   utf8_.reset();
@@ -568,22 +590,9 @@ void HeldConnection::onClosed(TimePoint now, int http_status) {
   wsi_ = nullptr;
   if (phase_ != Phase::connecting && phase_ != Phase::session) settleAttempt();
   switch (phase_) {
-    case Phase::connecting: {
-      ConnectionFailure failure;
-      if (timed_out_resolving_) {
-        failure = resolutionTimedOut();
-      } else if (timed_out_) {
-        failure = classifyConnectFailure("handshake timed out", http_status, true, false);
-      } else if (http_status != 0 && http_status != 101) {
-        failure = classifyConnectFailure("upgrade refused", http_status, false, false);
-      } else if (reached_http_) {
-        failure = {FailureStage::protocol, 0, "connection closed before the upgrade completed", {}};
-      } else {
-        failure = {FailureStage::tcp, 0, "connection closed before the upgrade request", {}};
-      }
-      fail(now, std::move(failure));
+    case Phase::connecting:
+      failHandshake(now, {}, http_status);
       return;
-    }
     case Phase::session: {
       // The server ended the connection before the session was ready: a
       // refusal (graphql-ws 4403, 4408, ...) or a server that hangs up on

@@ -17,6 +17,7 @@
 #include "probes/connection_end.h"
 #include "probes/deadline_queue.h"
 #include "probes/engine.h"
+#include "probes/handshake_phases.h"
 #include "probes/heartbeat_tracker.h"
 #include "probes/protocols/session_protocol.h"
 #include "probes/reconnect_backoff.h"
@@ -110,9 +111,15 @@ class HeldConnection final : private SessionSink {
   // deadlines that close are acted on now, so one wake-up serves many.
   void onDeadline(TimePoint now, Duration slack);
 
-  // Transport events, in the order they can happen.
+  // Transport events, in the order they can happen. The phase marks say
+  // which handshake phase has begun (the lookup is under way from the start).
+  void onTcpConnecting() { markPhase(HandshakePhase::tcp); }
+  void onTcpConnected() { markPhase(HandshakePhase::tls); }  // upgrade for ws://
   void onTlsVerification(std::string_view problem);
-  void onHandshakeRequestSent() { reached_http_ = true; }
+  void onHandshakeRequestSent() { markPhase(HandshakePhase::upgrade); }
+  // What the connection monitor recorded, just before the attempt opens
+  // (onEstablished) or fails (onConnectError, onClosed).
+  void onConnectionTrace(ConnectionTrace trace) { trace_ = std::move(trace); }
   void onConnectError(TimePoint now, std::string_view message, int http_status);
   // The 101's headers: the subprotocol the server picked (empty: none).
   void onUpgradeResponse(std::string_view subprotocol) { subprotocol_ = std::string(subprotocol); }
@@ -123,8 +130,6 @@ class HeldConnection final : private SessionSink {
   // A piece of a data message. `first` and `final` mark the message's
   // first and last piece (fragments and chunks alike).
   void onData(std::string_view data, MessageKind kind, bool first, bool final, TimePoint now);
-  // A connect() is about to start: the name is resolved.
-  void onTcpConnecting();
   // `payload` is libwebsockets' buffer, which it echoes: an invalid code is
   // replaced there by 1002.
   void onPeerClose(unsigned char* payload, std::size_t length);
@@ -163,6 +168,11 @@ class HeldConnection final : private SessionSink {
   void dataMessage() override;
   void sessionEnded(int code, std::string_view detail) override;
 
+  void markPhase(HandshakePhase phase);
+  // The phases of the attempt ending now (reported to the observer).
+  HandshakePhases endPhases(bool answered, TimePoint now);
+  // The attempt failed in the handshake: its stage follows from the phase reached.
+  void failHandshake(TimePoint now, std::string detail, int http_status);
   void startAttempt(TimePoint now);
   void settleAttempt();
   void fail(TimePoint now, ConnectionFailure failure);
@@ -202,14 +212,9 @@ class HeldConnection final : private SessionSink {
   TimePoint detect_until_{};    // protocol "auto": the first message's deadline
   std::optional<TimePoint> last_data_;  // the last server data message (open only)
   bool replacing_ = false;     // the current attempt replaces an open connection
-  bool reached_tls_ = false;   // the server's certificate was being checked
-  bool reached_http_ = false;  // the upgrade request went out
+  HandshakePhase phase_begun_ = HandshakePhase::dns;  // the last phase the transport said began
+  std::optional<ConnectionTrace> trace_;  // the connection monitor's record, at the attempt's end
   bool timed_out_ = false;     // our handshake deadline ended the attempt
-  // libwebsockets (without async DNS) retries a failed name lookup every
-  // second until our deadline, never reporting it: a deadline reached before
-  // any connect() began is a DNS failure.
-  bool reached_tcp_ = false;          // LWS_CALLBACK_CONNECTING: a connect() began
-  bool timed_out_resolving_ = false;  // our deadline came before that
   bool admitted_ = false;      // the current attempt holds a place among those in flight
   bool queued_ = false;        // waiting for such a place
   bool answering_ = false;     // a heartbeat was answered on this connection

@@ -20,7 +20,10 @@ std::variant<PreparedRequest, ConnectionFailure> prepareRequest(const TargetSpec
       return std::string();
     }
     if (expanded.value.find_first_of("\r\n") != std::string::npos) {
-      failure = ConnectionFailure{FailureStage::config, 0, where + ": a credential file holds a line break", ""};
+      ConnectionFailure problem;
+      problem.stage = FailureStage::config;
+      problem.detail = where + ": a credential file holds a line break";
+      failure = std::move(problem);
       return std::string();
     }
     return std::move(expanded.value);

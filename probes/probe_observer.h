@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "probes/connection_end.h"
+#include "probes/handshake_phases.h"
 
 namespace wsprobe {
 
@@ -21,6 +22,9 @@ class ProbeObserver {
   virtual void onAttempt(ConnectionMode mode, bool replacing) = 0;
   // The attempt never opened.
   virtual void onFailure(ConnectionMode mode, const ConnectionFailure& failure) = 0;
+  // The handshake of an attempt that reached the network ended: at the
+  // server's answer to the upgrade (before onOpen), or before onFailure.
+  virtual void onHandshakePhases(ConnectionMode /*mode*/, const HandshakePhases& /*phases*/) {}
   // 101 Switching Protocols arrived `handshake` after the attempt started.
   virtual void onOpen(ConnectionMode mode, Duration handshake) = 0;
   // An open connection ended.

@@ -59,14 +59,18 @@ struct ProbeRecord {
   Duration longestOpen() const;
 };
 
-// Timings of a separate preflight connection (the WebSocket connections'
-// own handshakes are measured only as a whole). Empty: not measured.
-struct Preflight {
-  std::string address;  // the address DNS gave and TCP connected to
-  std::optional<Duration> dns;
-  std::optional<Duration> tcp;
-  std::optional<Duration> tls;  // wss only
-  std::string error;            // where the preflight stopped, if it did
+// The handshake phases of the diagnosis' own connections (every attempt of
+// every probe), as libwebsockets' connection monitor timed them.
+struct HandshakeRecord {
+  std::vector<std::string> addresses;  // what DNS answered, at the last lookup
+  std::string peer;                    // the address the last TCP connect went to
+  // By HandshakePhase: the time of each phase an attempt went through.
+  std::array<std::vector<Duration>, 4> times;
+
+  std::vector<Duration>& of(HandshakePhase phase) { return times[static_cast<std::size_t>(phase)]; }
+  const std::vector<Duration>& of(HandshakePhase phase) const {
+    return times[static_cast<std::size_t>(phase)];
+  }
 };
 
 struct Observations {
@@ -83,7 +87,8 @@ struct Observations {
   std::vector<std::string> subprotocols;
   std::string protocol = "auto";  // --protocol
   std::string protocol_in_use;    // what auto decided (or the configured one); empty: never decided
-  Preflight preflight;
+  HandshakeRecord phases;
+  std::string engine_error;  // the engine could not start: nothing was measured
   std::array<ProbeRecord, 3> probes;  // by Probe
 
   ProbeRecord& of(Probe probe) { return probes[static_cast<std::size_t>(probe)]; }

@@ -67,6 +67,13 @@ nlohmann::json optionalSeconds(const std::optional<Duration>& value) {
   return seconds(*value);
 }
 
+// One figure for one sample; the median and the range for more.
+std::string describeSpread(const Spread& spread) {
+  if (spread.count == 1) return formatDuration(spread.p50);
+  return formatDuration(spread.p50) + " median, min " + formatDuration(spread.min) + ", max " +
+         formatDuration(spread.max) + " (" + std::to_string(spread.count) + ")";
+}
+
 std::vector<Duration> allHandshakes(const Observations& seen) {
   std::vector<Duration> all;
   for (const Probe probe : kProbes) {
@@ -119,15 +126,20 @@ std::string renderText(const Observations& seen, const std::vector<Finding>& fin
       << "\n";
 
   out << "\nHandshake\n";
-  const Preflight& pre = seen.preflight;
-  const auto phase = [&](const char* name, const std::optional<Duration>& value, const std::string& otherwise,
+  const HandshakeRecord& phases = seen.phases;
+  const auto phase = [&](const char* name, HandshakePhase which, const std::string& otherwise,
                          const std::string& note) {
-    out << "  " << padded(name, 20) << (value ? formatDuration(*value) + note : otherwise) << "\n";
+    const auto spread = spreadOf(phases.of(which));
+    out << "  " << padded(name, 20) << (spread ? describeSpread(*spread) + note : otherwise) << "\n";
   };
-  phase("DNS lookup", pre.dns, "-", pre.address.empty() ? "" : "  (" + pre.address + ")");
-  phase("TCP connect", pre.tcp, "-", "");
-  phase("TLS handshake", pre.tls, seen.secure ? "-" : "none (ws://)", "");
-  if (!pre.error.empty()) out << "  " << padded("", 20) << "(preflight: " << pre.error << ")\n";
+  std::string addresses;
+  for (const auto& address : phases.addresses) addresses += (addresses.empty() ? "" : ", ") + address;
+  phase("DNS lookup", HandshakePhase::dns, "-", addresses.empty() ? "" : "  (" + addresses + ")");
+  phase("TCP connect", HandshakePhase::tcp, "-",
+        phases.peer.empty() || phases.addresses.size() == 1 ? "" : "  (to " + phases.peer + ")");
+  phase("TLS handshake", HandshakePhase::tls, seen.secure ? "-" : "none (ws://)", "");
+  phase("HTTP upgrade", HandshakePhase::upgrade, "-", "");
+  if (!seen.engine_error.empty()) out << "  " << padded("", 20) << "(" << seen.engine_error << ")\n";
   if (const auto spread = spreadOf(allHandshakes(seen))) {
     out << "  " << padded("WebSocket open", 20) << formatDuration(spread->p50) << " median, min "
         << formatDuration(spread->min) << ", max " << formatDuration(spread->max) << " (" << spread->count
@@ -137,8 +149,8 @@ std::string renderText(const Observations& seen, const std::vector<Finding>& fin
   }
   out << "  "
       << wrap(
-             "DNS, TCP and TLS are timed on a separate preflight connection; the WebSocket "
-             "time covers all of them plus the upgrade.",
+             "Each phase of the connections' own handshakes, as libwebsockets' connection "
+             "monitor timed it; the WebSocket time covers them all, connect start to 101.",
              2, 2)
       << "\n";
 
@@ -272,11 +284,13 @@ std::string renderJson(const Observations& seen, const std::vector<Finding>& fin
       {"protocol_in_use",
        seen.protocol_in_use.empty() ? nlohmann::json(nullptr) : nlohmann::json(seen.protocol_in_use)},
       {"handshake",
-       {{"address", seen.preflight.address},
-        {"dns_seconds", optionalSeconds(seen.preflight.dns)},
-        {"tcp_seconds", optionalSeconds(seen.preflight.tcp)},
-        {"tls_seconds", optionalSeconds(seen.preflight.tls)},
-        {"preflight_error", seen.preflight.error},
+       {{"addresses", seen.phases.addresses},
+        {"peer", seen.phases.peer},
+        {"dns_seconds", spreadJson(spreadOf(seen.phases.of(HandshakePhase::dns)))},
+        {"tcp_seconds", spreadJson(spreadOf(seen.phases.of(HandshakePhase::tcp)))},
+        {"tls_seconds", spreadJson(spreadOf(seen.phases.of(HandshakePhase::tls)))},
+        {"upgrade_seconds", spreadJson(spreadOf(seen.phases.of(HandshakePhase::upgrade)))},
+        {"engine_error", seen.engine_error},
         {"total_seconds", spreadJson(spreadOf(allHandshakes(seen)))}}},
       {"connections", connections},
       {"findings", verdict},

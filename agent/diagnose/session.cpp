@@ -1,12 +1,10 @@
 #include "agent/diagnose/session.h"
 
 #include <cstdio>
-#include <future>
 #include <mutex>
 #include <thread>
 
 #include "agent/config.h"
-#include "agent/diagnose/preflight.h"
 #include "agent/diagnose/report.h"
 #include "agent/diagnose/verdict.h"
 #include "probes/probe_observer.h"
@@ -62,6 +60,13 @@ class Recorder {
     live_[index(probe)].open_since.reset();
     event(at, std::string(title(probe)) + " dropped: " + std::to_string(end.code) + " " +
                   std::string(toString(end.cause)) + " after " + fixed("%.2f s", seconds(end.lifetime)));
+  }
+  void phases(const HandshakePhases& phases) {
+    std::lock_guard lock(mutex_);
+    if (finished_) return;
+    for (const auto& [phase, time] : phases.completed) seen_.phases.of(phase).push_back(time);
+    if (!phases.addresses.empty()) seen_.phases.addresses = phases.addresses;
+    if (!phases.peer.empty()) seen_.phases.peer = phases.peer;
   }
   void roundTrip(Probe probe, Duration rtt) {
     std::lock_guard lock(mutex_);
@@ -177,6 +182,7 @@ class ProbeReporter final : public ProbeObserver {
   void onFailure(ConnectionMode mode, const ConnectionFailure& failure) override {
     recorder_.failure(probe(mode), failure);
   }
+  void onHandshakePhases(ConnectionMode, const HandshakePhases& phases) override { recorder_.phases(phases); }
   void onOpen(ConnectionMode mode, Duration handshake) override { recorder_.open(probe(mode), handshake); }
   void onEnd(const ConnectionEnd& end) override { recorder_.end(probe(end.mode), end); }
   void onRoundTrip(Duration rtt) override { recorder_.roundTrip(heartbeat_, rtt); }
@@ -230,10 +236,6 @@ Observations run(const Request& request, ProgressOutput progress, const std::ato
   std::vector<Probe> probes = {Probe::ping, Probe::idle};
   if (!request.message.empty()) probes.push_back(Probe::message);
   for (const Probe probe : probes) recorder.markRunning(probe);
-
-  auto preflight = std::async(std::launch::async, [&request] {
-    return measurePreflight(request.url, request.tls.server_name, request.connect_timeout);
-  });
 
   Engine engine(request.engine);
   std::string error;
@@ -302,8 +304,7 @@ Observations run(const Request& request, ProgressOutput progress, const std::ato
     }
   }
   if (engine_started) engine.shutdown(1s);
-  seen.preflight = preflight.get();
-  if (!engine_started) seen.preflight.error = "cannot start the engine: " + error;
+  if (!engine_started) seen.engine_error = "cannot start the engine: " + error;
   seen.url = request.url.redacted();
   seen.secure = request.url.secure;
   seen.planned = request.duration;

@@ -54,10 +54,14 @@ TEST_CASE("diagnose session: a healthy endpoint, on a terminal", "[integration]"
   CHECK(seen.of(Probe::ping).rtts.size() >= 5);
   CHECK(seen.of(Probe::idle).open_at_finish);
   CHECK_FALSE(seen.of(Probe::message).ran);
-  CHECK(seen.preflight.dns);
-  CHECK(seen.preflight.tcp);
-  CHECK_FALSE(seen.preflight.tls);
-  CHECK(seen.preflight.address == "127.0.0.1");
+  // The phases of the connections' own handshakes, one sample per open.
+  const int opens = seen.of(Probe::ping).opens() + seen.of(Probe::idle).opens();
+  CHECK(seen.phases.of(HandshakePhase::dns).size() == static_cast<std::size_t>(opens));
+  CHECK(seen.phases.of(HandshakePhase::tcp).size() == static_cast<std::size_t>(opens));
+  CHECK(seen.phases.of(HandshakePhase::tls).empty());
+  CHECK(seen.phases.of(HandshakePhase::upgrade).size() == static_cast<std::size_t>(opens));
+  CHECK(seen.phases.addresses == std::vector<std::string>{"127.0.0.1"});
+  CHECK(seen.phases.peer == "127.0.0.1");
   // One line rewritten in place, events above it; none left at the end.
   CHECK_THAT(progress.str(), Contains("\r\x1b[K"));
   CHECK_THAT(progress.str(), Contains("ping: open"));
@@ -143,7 +147,7 @@ TEST_CASE("diagnose session: wss:// with a private CA times TLS, and without the
     INFO(renderText(seen, findings));
     CHECK(exitStatus(findings) == 0);
     CHECK(seen.secure);
-    CHECK(seen.preflight.tls);
+    CHECK(seen.phases.of(HandshakePhase::tls).size() >= 2);
     CHECK(seen.of(Probe::ping).rtts.size() >= 2);
   }
   {
@@ -153,7 +157,9 @@ TEST_CASE("diagnose session: wss:// with a private CA times TLS, and without the
     CHECK(ids(findings) == "handshake_failed");
     CHECK_THAT(findings.front().summary, Contains("the TLS handshake failed"));
     CHECK_THAT(findings.front().detail, Contains("certificate verify failed"));
-    // The preflight does not verify: it only times the handshake.
-    CHECK(seen.preflight.tls);
+    // The real connections got through DNS and TCP, and stopped in TLS.
+    CHECK_FALSE(seen.phases.of(HandshakePhase::tcp).empty());
+    CHECK(seen.phases.of(HandshakePhase::tls).empty());
+    CHECK(seen.of(Probe::ping).failures.front().stage == FailureStage::tls);
   }
 }

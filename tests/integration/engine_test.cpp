@@ -20,6 +20,12 @@ namespace {
 
 double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// Attempts that got through `phase` (wsprobe_handshake_phase_seconds_count).
+double phaseCount(const std::string& text, const std::string& target, const std::string& phase) {
+  return sampleValue(text, "wsprobe_handshake_phase_seconds_count", {{"target", target}, {"phase", phase}})
+      .value_or(-1);
+}
+
 }  // namespace
 
 TEST_CASE("a healthy endpoint: open connections, RTT, handshake time, up", "[integration]") {
@@ -40,6 +46,30 @@ TEST_CASE("a healthy endpoint: open connections, RTT, handshake time, up", "[int
   CHECK(server.pingsReceived() >= 6);
   CHECK(server.openConnections() == 3);
   CHECK_FALSE(sampleValue(text, "wsprobe_disconnects_total", {{"target", "healthy"}}));
+}
+
+TEST_CASE("a good connection: each phase of its handshake is timed, and they add up to less than the whole",
+          "[integration]") {
+  MisbehavingEndpoint server(EndpointBehaviour{});
+  AgentUnderTest probe(targetBlock("phases", server.url("/ws"), "connections = 2"));
+  REQUIRE(probe.waitForMetric("wsprobe_handshake_duration_seconds_count", {{"target", "phases"}}, 2, 10s));
+  const std::string text = probe.scrape();
+  INFO(text);
+  CHECK(phaseCount(text, "phases", "dns") == 2);
+  CHECK(phaseCount(text, "phases", "tcp") == 2);
+  CHECK(phaseCount(text, "phases", "upgrade") == 2);
+  CHECK(phaseCount(text, "phases", "tls") == 0);  // ws://
+  double phases_sum = 0;
+  for (const char* phase : {"dns", "tcp", "upgrade"}) {
+    phases_sum += *sampleValue(text, "wsprobe_handshake_phase_seconds_sum", {{"target", "phases"}, {"phase", phase}});
+  }
+  const double whole = *sampleValue(text, "wsprobe_handshake_duration_seconds_sum", {{"target", "phases"}});
+  CHECK(phases_sum <= whole);
+  // The upgrade is a real round trip to the server: measured, not zero.
+  CHECK(*sampleValue(text, "wsprobe_handshake_phase_seconds_sum", {{"target", "phases"}, {"phase", "upgrade"}}) > 0);
+  // Every phase of a loopback handshake is within the first buckets.
+  CHECK(sampleValue(text, "wsprobe_handshake_phase_seconds_bucket",
+                    {{"target", "phases"}, {"phase", "upgrade"}, {"le", "0.25"}}) == 2);
 }
 
 TEST_CASE("a pong delayed by the server is measured as that delay", "[integration]") {
@@ -151,18 +181,36 @@ TEST_CASE("refused upgrades are counted under stage http with their status", "[i
   CHECK(sampleValue(text, "wsprobe_target_up", {{"target", "refused"}}) == 0);
   CHECK_FALSE(sampleValue(text, "wsprobe_handshake_duration_seconds_count", {{"target", "refused"}}) > 0);
   CHECK(server.upgradesRefused() >= 2);
+  // The attempts got to the upgrade and were answered: every phase timed.
+  const double failures = *sampleValue(text, "wsprobe_connection_failures_total", {{"target", "refused"}});
+  CHECK(phaseCount(text, "refused", "upgrade") == failures);
+  CHECK(phaseCount(text, "refused", "tcp") == failures);
+  const auto api = httpGet(probe.port(), "/api/v1/targets");
+  INFO(api.body);
+  CHECK(api.body.find(R"("phase":"upgrade")") != std::string::npos);
 }
 
 TEST_CASE("a closed port is a tcp failure", "[integration]") {
   AgentUnderTest probe(targetBlock("closed", "ws://127.0.0.1:" + std::to_string(closedPort()) + "/ws"));
-  CHECK(probe.waitForMetric("wsprobe_connection_failures_total",
-                            {{"target", "closed"}, {"stage", "tcp"}, {"status", ""}}, 2, 10s));
+  REQUIRE(probe.waitForMetric("wsprobe_connection_failures_total",
+                              {{"target", "closed"}, {"stage", "tcp"}, {"status", ""}}, 2, 10s));
+  // The lookup (of an address literal) went through; the connect did not.
+  const std::string text = probe.scrape();
+  CHECK(phaseCount(text, "closed", "dns") >= 2);
+  CHECK(phaseCount(text, "closed", "tcp") == 0);
+  CHECK_FALSE(sampleValue(text, "wsprobe_connection_failures_total", {{"target", "closed"}, {"stage", "dns"}}));
 }
 
 TEST_CASE("a host that does not resolve is a dns failure", "[integration]") {
   // .invalid never resolves (RFC 6761); the lookup stays on this machine.
   AgentUnderTest probe(targetBlock("nxdomain", "ws://wsprobe-test.invalid:80/ws"));
-  CHECK(probe.waitForMetric("wsprobe_connection_failures_total", {{"target", "nxdomain"}, {"stage", "dns"}}, 1, 10s));
+  REQUIRE(probe.waitForMetric("wsprobe_connection_failures_total", {{"target", "nxdomain"}, {"stage", "dns"}}, 1, 10s));
+  const std::string text = probe.scrape();
+  CHECK(phaseCount(text, "nxdomain", "dns") == 0);
+  CHECK_FALSE(sampleValue(text, "wsprobe_connection_failures_total", {{"target", "nxdomain"}, {"stage", "tcp"}}));
+  const auto api = httpGet(probe.port(), "/api/v1/targets");
+  INFO(api.body);
+  CHECK(api.body.find(R"("phase":"dns")") != std::string::npos);
 }
 
 TEST_CASE("a server that accepts TCP and never answers is a timeout", "[integration]") {
@@ -191,6 +239,12 @@ TEST_CASE("TLS: a self-signed server fails verification, passes with ca_file or 
     CHECK(probe.waitForMetric("wsprobe_ping_rtt_seconds_count", {{"target", "tls-insecure"}}, 2, 10s));
     CHECK_FALSE(probe.metric("wsprobe_connection_failures_total", {{"target", "tls-ca"}}));
     CHECK(probe.metric("wsprobe_target_up", {{"target", "tls-default"}}) == 0);
+    // Failed in TLS: TCP timed, TLS never completed; where it passed, TLS timed too.
+    const std::string text = probe.scrape();
+    CHECK(phaseCount(text, "tls-default", "tcp") >= 1);
+    CHECK(phaseCount(text, "tls-default", "tls") == 0);
+    CHECK(phaseCount(text, "tls-ca", "tls") >= 1);
+    CHECK(phaseCount(text, "tls-ca", "upgrade") >= 1);
   }
 }
 

@@ -22,9 +22,11 @@ Observations behindIdleTimeout() {
   seen.pong_timeout = 2s;
   seen.header_names = {"Authorization"};
   seen.subprotocols = {"chat.v1"};
-  seen.preflight.address = "127.0.0.1";
-  seen.preflight.dns = 120us;
-  seen.preflight.tcp = 80us;
+  seen.phases.addresses = {"127.0.0.1"};
+  seen.phases.peer = "127.0.0.1";
+  seen.phases.of(HandshakePhase::dns) = {120us};
+  seen.phases.of(HandshakePhase::tcp) = {80us};
+  seen.phases.of(HandshakePhase::upgrade) = {3ms, 1ms, 2ms};
   ProbeRecord& ping = seen.of(Probe::ping);
   ping.ran = true;
   ping.attempts = 1;
@@ -70,6 +72,7 @@ TEST_CASE("diagnose report: text with handshake phases, RTT, every end, the verd
   CHECK_THAT(text, Contains("DNS lookup          0.120 ms  (127.0.0.1)"));
   CHECK_THAT(text, Contains("TCP connect         0.080 ms"));
   CHECK_THAT(text, Contains("TLS handshake       none (ws://)"));
+  CHECK_THAT(text, Contains("HTTP upgrade        2.00 ms median, min 1.00 ms, max 3.00 ms (3)"));
   CHECK_THAT(text, Contains("WebSocket open      1.30 ms median, min 1.10 ms, max 1.50 ms (5 handshakes"));
   CHECK_THAT(
       text,
@@ -106,7 +109,9 @@ TEST_CASE("diagnose report: JSON carries the same facts, header names only", "[u
   CHECK(report["exit_status"] == 1);
   CHECK(report["idle_timeout_seconds"].get<double>() == Approx(3.001));
   CHECK(report["headers"] == nlohmann::json::array({"Authorization"}));
-  CHECK(report["handshake"]["dns_seconds"].get<double>() == Approx(0.00012));
+  CHECK(report["handshake"]["dns_seconds"]["p50"].get<double>() == Approx(0.00012));
+  CHECK(report["handshake"]["upgrade_seconds"]["count"] == 3);
+  CHECK(report["handshake"]["addresses"] == nlohmann::json::array({"127.0.0.1"}));
   CHECK(report["handshake"]["tls_seconds"].is_null());
   CHECK(report["handshake"]["total_seconds"]["count"] == 6);
   CHECK(report["message_bytes"] == seen.message.size());

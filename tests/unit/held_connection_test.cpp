@@ -28,10 +28,22 @@ struct RecordingObserver final : ProbeObserver {
   bool up = false;
   std::vector<std::string> detected;
   std::vector<Duration> tcp_rtts;
+  std::vector<HandshakePhases> phases;
+  std::vector<std::string> order;  // "phases", "failure", "open": what came in which order
 
+  void onHandshakePhases(ConnectionMode, const HandshakePhases& p) override {
+    phases.push_back(p);
+    order.push_back("phases");
+  }
   void onAttempt(ConnectionMode, bool) override { ++attempts; }
-  void onFailure(ConnectionMode, const ConnectionFailure& failure) override { failures.push_back(failure); }
-  void onOpen(ConnectionMode, Duration handshake) override { handshakes.push_back(handshake); }
+  void onFailure(ConnectionMode, const ConnectionFailure& failure) override {
+    failures.push_back(failure);
+    order.push_back("failure");
+  }
+  void onOpen(ConnectionMode, Duration handshake) override {
+    handshakes.push_back(handshake);
+    order.push_back("open");
+  }
   void onEnd(const ConnectionEnd& end) override { ends.push_back(end); }
   void onRoundTrip(Duration rtt) override { rtts.push_back(rtt); }
   void onOpenCount(ConnectionMode mode, int count) override { open[mode] = count; }
@@ -484,4 +496,90 @@ TEST_CASE("held connection: a codec that refuses its session from inside its own
   CHECK(*kSelfTouchingAlive == 0);
   REQUIRE(h.observer->failures.size() == 1);
   CHECK(h.observer->failures[0].stage == FailureStage::session);
+}
+
+TEST_CASE("held connection: the phases of the handshake that opened are reported at the 101", "[unit]") {
+  Harness h(spec());
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onTcpConnecting();
+  connection.onTcpConnected();
+  connection.onHandshakeRequestSent();
+  ConnectionTrace trace;
+  trace.dns = ConnectionTrace::Dns::resolved;
+  trace.dns_time = 1ms;
+  trace.tcp_time = 2ms;
+  trace.upgrade_time = 3ms;
+  trace.addresses = {"127.0.0.1"};
+  connection.onConnectionTrace(trace);
+  connection.onEstablished(at(7ms), "");
+  REQUIRE(h.observer->phases.size() == 1);
+  const auto& phases = h.observer->phases[0];
+  CHECK(phases.reached == HandshakePhase::upgrade);
+  REQUIRE(phases.completed.size() == 3);  // ws://: no TLS
+  CHECK(phases.completed[0] == std::pair{HandshakePhase::dns, Duration(1ms)});
+  CHECK(phases.completed[1] == std::pair{HandshakePhase::tcp, Duration(2ms)});
+  CHECK(phases.completed[2] == std::pair{HandshakePhase::upgrade, Duration(3ms)});
+  CHECK(h.observer->order == std::vector<std::string>{"phases", "open"});
+}
+
+TEST_CASE("held connection: a failed attempt's stage is the phase it reached, reported with its phases",
+          "[unit]") {
+  struct Case {
+    const char* what;
+    bool secure;
+    int marks;  // how many of connecting, connected, request sent the transport reported
+    int http_status;
+    FailureStage stage;
+    HandshakePhase phase;
+    std::size_t completed;  // phases gone through
+  };
+  const auto c = GENERATE(Case{"no address", false, 0, 0, FailureStage::dns, HandshakePhase::dns, 0},
+                          Case{"refused", false, 1, 0, FailureStage::tcp, HandshakePhase::tcp, 1},
+                          Case{"certificate rejected", true, 2, 0, FailureStage::tls, HandshakePhase::tls, 2},
+                          Case{"closed before the answer", false, 3, 0, FailureStage::protocol,
+                               HandshakePhase::upgrade, 2},
+                          Case{"403", false, 3, 403, FailureStage::http, HandshakePhase::upgrade, 3});
+  INFO(c.what);
+  TargetSpec target = spec();
+  target.url.secure = c.secure;
+  Harness h(target);
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  if (c.marks >= 1) connection.onTcpConnecting();
+  if (c.marks >= 2) connection.onTcpConnected();
+  if (c.marks >= 3) connection.onHandshakeRequestSent();
+  ConnectionTrace trace;
+  trace.dns = c.marks == 0 ? ConnectionTrace::Dns::no_result : ConnectionTrace::Dns::resolved;
+  trace.dns_time = 1ms;
+  if (c.marks >= 2) trace.tcp_time = 2ms;
+  if (c.http_status) trace.upgrade_time = 3ms;
+  connection.onConnectionTrace(trace);
+  // The words libwebsockets uses play no part.
+  connection.onConnectError(at(50ms), "some error text", c.http_status);
+  REQUIRE(h.observer->failures.size() == 1);
+  CHECK(h.observer->failures[0].stage == c.stage);
+  CHECK(h.observer->failures[0].phase == c.phase);
+  CHECK(h.observer->failures[0].http_status == (c.stage == FailureStage::http ? c.http_status : 0));
+  REQUIRE(h.observer->phases.size() == 1);
+  CHECK(h.observer->phases[0].reached == c.phase);
+  CHECK(h.observer->phases[0].completed.size() == c.completed);
+  CHECK(h.observer->order == std::vector<std::string>{"phases", "failure"});
+}
+
+TEST_CASE("held connection: connect_timeout ends an attempt at stage timeout, naming the phase it was in",
+          "[unit]") {
+  Harness h(spec());
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onTcpConnecting();
+  connection.onDeadline(at(5s), 0ms);
+  CHECK(h.transport.aborts == 1);
+  connection.onClosed(at(5s + 1ms), 0);
+  REQUIRE(h.observer->failures.size() == 1);
+  CHECK(h.observer->failures[0].stage == FailureStage::timeout);
+  CHECK(h.observer->failures[0].phase == HandshakePhase::tcp);
+  CHECK(h.observer->failures[0].detail == "handshake timed out in the tcp phase");
+  REQUIRE(h.observer->phases.size() == 1);
+  CHECK(h.observer->phases[0].in_reached == 5s + 1ms);
 }
