@@ -38,11 +38,11 @@ TEST_CASE("a healthy endpoint: open connections, RTT, handshake time, up", "[int
   CHECK(sampleValue(text, "wsprobe_connections_desired", {{"target", "healthy"}, {"mode", "heartbeat"}}) == 3);
   CHECK(sampleValue(text, "wsprobe_connection_attempts_total", {{"target", "healthy"}}) == 3);
   CHECK(sampleValue(text, "wsprobe_handshake_duration_seconds_count", {{"target", "healthy"}}) == 3);
-  // Loopback: every round trip is well under 100 ms, and not zero.
-  const double rtt_sum = *sampleValue(text, "wsprobe_ping_rtt_seconds_sum", {{"target", "healthy"}});
+  // Loopback: every round trip is well under 100 ms; and one answered
+  // heartbeat is one observation (a ping the server saw, a pong it sent).
   const double rtt_count = *sampleValue(text, "wsprobe_ping_rtt_seconds_count", {{"target", "healthy"}});
-  CHECK(rtt_sum / rtt_count > 0);
   CHECK(sampleValue(text, "wsprobe_ping_rtt_seconds_bucket", {{"target", "healthy"}, {"le", "0.1"}}) == rtt_count);
+  CHECK(rtt_count <= server.pongsSent());
   CHECK(server.pingsReceived() >= 6);
   CHECK(server.openConnections() == 3);
   CHECK_FALSE(sampleValue(text, "wsprobe_disconnects_total", {{"target", "healthy"}}));
@@ -257,33 +257,35 @@ TEST_CASE("reconnects are counted, with delays that grow", "[integration]") {
   AgentUnderTest probe(targetBlock("backoff", server.url("/ws"),
                                    "backoff_initial = \"100ms\"\nbackoff_max = \"800ms\"\nbackoff_multiplier = 2.0"),
                        engine);
-  std::vector<std::chrono::steady_clock::time_point> attempts;
-  int seen = 0;
-  waitFor(
-      [&] {
-        const int now = server.upgradesRefused();
-        for (; seen < now; ++seen) attempts.push_back(std::chrono::steady_clock::now());
-        return seen >= 6;
-      },
-      10s);
-  REQUIRE(attempts.size() >= 6);
-  std::vector<double> gaps;
-  for (std::size_t i = 1; i < attempts.size(); ++i) gaps.push_back(seconds(attempts[i] - attempts[i - 1]));
-  CAPTURE(gaps);
-  CHECK(gaps[0] == Approx(0.1).margin(0.06));
-  CHECK(gaps[1] == Approx(0.2).margin(0.06));
-  CHECK(gaps[2] == Approx(0.4).margin(0.06));
-  CHECK(gaps[3] == Approx(0.8).margin(0.06));
-  CHECK(gaps[4] == Approx(0.8).margin(0.06));  // capped at backoff_max
+  // The delays themselves (100, 200, 400, 800, 800 ms) are held on simulated
+  // time in held_connection_test. What a loaded machine cannot blur: no retry
+  // starts before its delay is over, so the sixth attempt comes at least
+  // 2.3 s after the first was refused (a fixed 100 ms would take 0.5 s).
+  const auto started = std::chrono::steady_clock::now();
+  REQUIRE(waitFor([&] { return server.upgradesRefused() >= 6; }, 10s));
+  CHECK(seconds(std::chrono::steady_clock::now() - started) >= 2.3);
+  CHECK(probe.waitForMetric("wsprobe_connection_failures_total",
+                            {{"target", "backoff"}, {"stage", "http"}, {"status", "503"}}, 6, 5s));
+  // None of them replaced a connection that had been open.
+  CHECK(probe.metric("wsprobe_reconnects_total", {{"target", "backoff"}}) == 0);
 
-  // Replacing connections that had been open counts as reconnects.
+  // Replacing connections that had been open counts as reconnects: every
+  // attempt but the very first. A scrape can fall between the two counters,
+  // so the one that read both between attempts is waited for.
   EndpointBehaviour drops;
   drops.drop_after = 100ms;
   MisbehavingEndpoint dropping(drops);
   AgentUnderTest again(targetBlock("replaced", dropping.url("/ws")));
   REQUIRE(again.waitForMetric("wsprobe_reconnects_total", {{"target", "replaced"}, {"mode", "heartbeat"}}, 3, 10s));
-  CHECK(*again.metric("wsprobe_connection_attempts_total", {{"target", "replaced"}}) >=
-        *again.metric("wsprobe_reconnects_total", {{"target", "replaced"}}));
+  std::string text;
+  CHECK(waitFor(
+      [&] {
+        text = again.scrape();
+        return *sampleValue(text, "wsprobe_connection_attempts_total", {{"target", "replaced"}}) ==
+               *sampleValue(text, "wsprobe_reconnects_total", {{"target", "replaced"}, {"mode", "heartbeat"}}) + 1;
+      },
+      5s));
+  INFO(text);
 }
 
 TEST_CASE("a server breaking the protocol is a protocol_error with wsprobe's close code", "[integration]") {

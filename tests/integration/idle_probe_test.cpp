@@ -15,6 +15,13 @@ using endpoints::MisbehavingEndpoint;
 
 namespace {
 
+// The estimate's arithmetic (three lifetimes within 5 %) is held on simulated
+// time in idle_timeout_estimator_test. Here, what a loaded machine cannot
+// blur: no idle connection outlives the server's silence by less than its
+// timeout (less the time it took wsprobe to see its 101), nor, on loopback,
+// by half a second more.
+bool nearTimeout(double seconds, double timeout) { return seconds >= timeout - 0.1 && seconds < timeout + 0.5; }
+
 EndpointBehaviour idleTimeout(std::chrono::milliseconds after) {
   EndpointBehaviour behaviour;
   behaviour.idle_timeout = after;
@@ -32,7 +39,7 @@ TEST_CASE("idle probe: dropped by an idle timeout as 1006 abnormal, reconnected,
   const std::string text = probe.scrape();
   INFO(text);
   const double estimate = *sampleValue(text, "wsprobe_idle_timeout_seconds", {{"target", "quiet"}});
-  CHECK(estimate == Approx(0.4).margin(0.02));
+  CHECK(nearTimeout(estimate, 0.4));
   CHECK(*sampleValue(text, "wsprobe_disconnects_total",
                      {{"target", "quiet"}, {"mode", "idle"}, {"code", "1006"}, {"cause", "abnormal"}}) >= 3);
   CHECK(*sampleValue(text, "wsprobe_reconnects_total", {{"target", "quiet"}, {"mode", "idle"}}) >= 2);
@@ -44,7 +51,7 @@ TEST_CASE("idle probe: dropped by an idle timeout as 1006 abnormal, reconnected,
       *sampleValue(text, "wsprobe_connection_lifetime_seconds_sum", {{"target", "quiet"}, {"mode", "idle"}});
   const double ends = *sampleValue(text, "wsprobe_connection_lifetime_seconds_count",
                                    {{"target", "quiet"}, {"mode", "idle"}});
-  CHECK(lifetimes / ends == Approx(0.4).margin(0.02));
+  CHECK(nearTimeout(lifetimes / ends, 0.4));
 }
 
 TEST_CASE("idle probe: the estimate follows the path when its timeout changes", "[integration]") {
@@ -52,7 +59,8 @@ TEST_CASE("idle probe: the estimate follows the path when its timeout changes", 
   MisbehavingEndpoint longer(idleTimeout(700ms));
   AgentUnderTest probe(targetBlock("path", shorter.url("/ws"), "idle_probe = true\nconnections = 0"));
   REQUIRE(probe.waitForMetric("wsprobe_idle_timeout_seconds", {{"target", "path"}}, 0.1, 10s));
-  CHECK(*probe.metric("wsprobe_idle_timeout_seconds", {{"target", "path"}}) == Approx(0.3).margin(0.015));
+  const double shorter_estimate = *probe.metric("wsprobe_idle_timeout_seconds", {{"target", "path"}});
+  CHECK(nearTimeout(shorter_estimate, 0.3));
   // The same target now reaches the endpoint through a path with a longer
   // timeout: the old estimate goes with the change, and the gauge is back
   // once three new lifetimes agree.
@@ -60,7 +68,9 @@ TEST_CASE("idle probe: the estimate follows the path when its timeout changes", 
   REQUIRE_FALSE(probe.agent().reload());
   CHECK_FALSE(probe.metric("wsprobe_idle_timeout_seconds", {{"target", "path"}}));
   REQUIRE(probe.waitForMetric("wsprobe_idle_timeout_seconds", {{"target", "path"}}, 0.6, 10s));
-  CHECK(*probe.metric("wsprobe_idle_timeout_seconds", {{"target", "path"}}) == Approx(0.7).margin(0.035));
+  const double longer_estimate = *probe.metric("wsprobe_idle_timeout_seconds", {{"target", "path"}});
+  CHECK(nearTimeout(longer_estimate, 0.7));
+  CHECK(longer_estimate > shorter_estimate + 0.2);
 }
 
 TEST_CASE("idle probe: sends nothing, and past idle_probe_max wsprobe closes it (agent) and reads +Inf",

@@ -18,6 +18,7 @@ constexpr auto at = atOffset;
 
 struct RecordingObserver final : ProbeObserver {
   int attempts = 0;
+  int reconnects = 0;  // attempts that replace a connection that had been open
   std::vector<ConnectionFailure> failures;
   std::vector<Duration> handshakes;
   std::vector<ConnectionEnd> ends;
@@ -35,7 +36,10 @@ struct RecordingObserver final : ProbeObserver {
     phases.push_back(p);
     order.push_back("phases");
   }
-  void onAttempt(ConnectionMode, bool) override { ++attempts; }
+  void onAttempt(ConnectionMode, bool replacing) override {
+    ++attempts;
+    reconnects += replacing ? 1 : 0;
+  }
   void onFailure(ConnectionMode, const ConnectionFailure& failure) override {
     failures.push_back(failure);
     order.push_back("failure");
@@ -582,4 +586,50 @@ TEST_CASE("held connection: connect_timeout ends an attempt at stage timeout, na
   CHECK(h.observer->failures[0].detail == "handshake timed out in the tcp phase");
   REQUIRE(h.observer->phases.size() == 1);
   CHECK(h.observer->phases[0].in_reached == 5s + 1ms);
+}
+
+TEST_CASE("held connection: failed attempts are retried after the backoff, growing to its cap", "[unit]") {
+  TargetSpec backing_off = spec();
+  backing_off.backoff_initial = 100ms;
+  backing_off.backoff_max = 800ms;
+  backing_off.backoff_multiplier = 2.0;
+  Harness h(backing_off);  // the fake transport draws the jitter at its ceiling
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  TimePoint now = at(10s);
+  connection.begin(now);
+  std::vector<Duration> delays;
+  for (int i = 0; i < 6; ++i) {
+    const TimePoint refused_at = now + 3ms;  // the server's 503 takes 3 ms
+    connection.onConnectError(refused_at, "upgrade refused", 503);
+    REQUIRE(h.transport.wake);
+    delays.push_back(*h.transport.wake - refused_at);
+    now = *h.transport.wake;
+    connection.onDeadline(now, 0ms);  // the retry starts
+  }
+  CHECK(delays == std::vector<Duration>{100ms, 200ms, 400ms, 800ms, 800ms, 800ms});
+  CHECK(h.observer->attempts == 7);
+  CHECK(h.observer->reconnects == 0);  // none of them replaced an open connection
+  CHECK(h.transport.connects == 7);
+}
+
+TEST_CASE("held connection: every attempt after an open connection ended is a reconnect, failed ones too",
+          "[unit]") {
+  Harness h(spec());
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onEstablished(at(10ms), "");
+  CHECK(h.observer->reconnects == 0);
+  connection.onClosed(at(1s), 0);  // dropped
+  connection.onDeadline(*h.transport.wake, 0ms);
+  CHECK(h.observer->attempts == 2);
+  CHECK(h.observer->reconnects == 1);
+  connection.onConnectError(*h.transport.wake - 1ms, "refused", 0);  // the replacement fails
+  connection.onDeadline(*h.transport.wake, 0ms);
+  CHECK(h.observer->reconnects == 2);
+  connection.onEstablished(*h.transport.wake - 1ms, "");
+  REQUIRE(h.observer->handshakes.size() == 2);
+  connection.closeByAgent(1000, at(60s));
+  connection.onClosed(at(60s), 0);
+  CHECK(h.observer->attempts == 3);  // the attempts count one more than the reconnects: the first
+  CHECK(h.observer->reconnects == 2);
 }
