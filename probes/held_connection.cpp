@@ -258,7 +258,7 @@ void HeldConnection::onTlsVerification(std::string_view problem) {
 }
 
 HandshakePhases HeldConnection::endPhases(bool answered, TimePoint now) {
-  HandshakePhases phases = handshakePhases(trace_.value_or(ConnectionTrace{}), phase_begun_, answered,
+  HandshakePhases phases = handshakePhases(trace_ ? *trace_ : ConnectionTrace{}, phase_begun_, answered,
                                            target_->spec.url.secure, attempt_started_, now);
   trace_.reset();
   target_->observer->onHandshakePhases(mode_, phases);

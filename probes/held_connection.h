@@ -119,7 +119,7 @@ class HeldConnection final : private SessionSink {
   void onHandshakeRequestSent() { markPhase(HandshakePhase::upgrade); }
   // What the connection monitor recorded, just before the attempt opens
   // (onEstablished) or fails (onConnectError, onClosed).
-  void onConnectionTrace(ConnectionTrace trace) { trace_ = std::move(trace); }
+  void onConnectionTrace(ConnectionTrace trace) { trace_ = std::make_unique<ConnectionTrace>(std::move(trace)); }
   void onConnectError(TimePoint now, std::string_view message, int http_status);
   // The 101's headers: the subprotocol the server picked (empty: none).
   void onUpgradeResponse(std::string_view subprotocol) { subprotocol_ = std::string(subprotocol); }
@@ -212,8 +212,6 @@ class HeldConnection final : private SessionSink {
   TimePoint detect_until_{};    // protocol "auto": the first message's deadline
   std::optional<TimePoint> last_data_;  // the last server data message (open only)
   bool replacing_ = false;     // the current attempt replaces an open connection
-  HandshakePhase phase_begun_ = HandshakePhase::dns;  // the last phase the transport said began
-  std::optional<ConnectionTrace> trace_;  // the connection monitor's record, at the attempt's end
   bool timed_out_ = false;     // our handshake deadline ended the attempt
   bool admitted_ = false;      // the current attempt holds a place among those in flight
   bool queued_ = false;        // waiting for such a place
@@ -225,12 +223,16 @@ class HeldConnection final : private SessionSink {
   bool session_dropped_ = false;   // ended during that call: freed once it returns
   MessageKind message_kind_ = MessageKind::text;
   std::uint32_t tcp_retransmits_ = 0;  // TCP_INFO total at the last heartbeat answer
+  HandshakePhase phase_begun_ = HandshakePhase::dns;  // the last phase the transport said began
   std::optional<int> close_code_to_send_;
   std::string tls_problem_;
   std::string subprotocol_;       // the one the server picked in its 101
   std::string received_message_;  // the data message being put together
   std::vector<std::pair<MessageKind, std::string>> outbox_;  // the codec's messages, in order
   std::unique_ptr<SessionProtocol> session_;  // the application protocol, once known
+  // The connection monitor's record, from the handshake's end until it is
+  // read a moment later: out of line, so a held connection does not carry it.
+  std::unique_ptr<ConnectionTrace> trace_;
   Utf8Validator utf8_;
   CloseObservation seen_;
   HeartbeatTracker heartbeats_;
