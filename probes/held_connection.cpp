@@ -534,9 +534,10 @@ void HeldConnection::onPeerClose(unsigned char* payload, std::size_t length) {
   const ClosePayload close = parseClosePayload(payload, length);
   seen_.server_close_code = close.code;
   seen_.server_reason = close.reason;
-  // libwebsockets turns codes below 1000, 1004-1006 and 1016-2999 into 1002
-  // before this point (so they read as the server's 1002); the other invalid
-  // ones (1015, 5000 and up) are failed here, and the echo carries 1002.
+  // A code no peer may send fails the connection, and the echo carries 1002.
+  // Our libwebsockets passes the code as it came on the wire (its own rewrite
+  // of 999, 1004-1006 and 1016-2999 to 1002 comes after this callback:
+  // scripts/debian-source/libwebsockets-close-code-to-callback.patch).
   if (length >= 2 && !isValidCloseCode(close.code)) {
     payload[0] = static_cast<unsigned char>(close_code::protocol_error >> 8);
     payload[1] = static_cast<unsigned char>(close_code::protocol_error & 0xff);

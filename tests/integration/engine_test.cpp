@@ -2,7 +2,10 @@
 // WebSocket endpoints on 127.0.0.1:0, a real agent, assertions on /metrics.
 #include <catch2/catch.hpp>
 
+#include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "testbed/misbehaving_endpoint.h"
 #include "support/agent_under_test.h"
@@ -103,6 +106,41 @@ TEST_CASE("server close codes are counted exactly as sent, 1012 and 1013 include
   CHECK_FALSE(sampleValue(text, "wsprobe_disconnects_total", {{"target", "closes"}, {"code", "1002"}}));
   CHECK_FALSE(sampleValue(text, "wsprobe_disconnects_total", {{"target", "closes"}, {"code", "1006"}}));
   CHECK(*sampleValue(text, "wsprobe_reconnects_total", {{"target", "closes"}, {"mode", "heartbeat"}}) >= 5);
+}
+
+TEST_CASE("close codes no peer may send are protocol_error 1002 and answered with 1002, a real 1002 is not",
+          "[integration]") {
+  // 999 and 1004-1006 are the ones libwebsockets rewrote to 1002 before wsprobe saw them.
+  const std::vector<int> invalid = {999, 1004, 1005, 1006, 1015, 1016, 2999, 5000};
+  std::vector<std::unique_ptr<MisbehavingEndpoint>> servers;
+  std::string config;
+  for (const int code : invalid) {
+    EndpointBehaviour closes;
+    closes.close_after = 150ms;
+    closes.close_codes = {code};
+    servers.push_back(std::make_unique<MisbehavingEndpoint>(closes));
+    config += targetBlock("close-" + std::to_string(code), servers.back()->url("/ws"));
+  }
+  EndpointBehaviour genuine;
+  genuine.close_after = 150ms;
+  genuine.close_codes = {1002};
+  MisbehavingEndpoint genuine_server(genuine);
+  config += targetBlock("close-1002", genuine_server.url("/ws"));
+  AgentUnderTest probe(config);
+  for (std::size_t i = 0; i < invalid.size(); ++i) {
+    const std::string name = "close-" + std::to_string(invalid[i]);
+    INFO("target " << name);
+    CHECK(probe.waitForMetric("wsprobe_disconnects_total",
+                              {{"target", name}, {"code", "1002"}, {"cause", "protocol_error"}}, 1, 15s));
+    CHECK_FALSE(probe.metric("wsprobe_disconnects_total", {{"target", name}, {"cause", "server_close"}}));
+    const std::vector<int> answers = servers[i]->closeCodesReceived();
+    CHECK_FALSE(answers.empty());
+    for (const int answer : answers) CHECK(answer == 1002);
+  }
+  CHECK(probe.waitForMetric("wsprobe_disconnects_total",
+                            {{"target", "close-1002"}, {"code", "1002"}, {"cause", "server_close"}}, 1, 15s));
+  CHECK_FALSE(
+      probe.metric("wsprobe_disconnects_total", {{"target", "close-1002"}, {"cause", "protocol_error"}}));
 }
 
 TEST_CASE("a close frame without a code is counted as 1005", "[integration]") {

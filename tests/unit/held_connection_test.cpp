@@ -316,6 +316,36 @@ TEST_CASE("held connection: a close frame with an invalid code is a protocol_err
   CHECK(h.observer->ends[1].cause == CloseCause::server_close);
 }
 
+TEST_CASE(
+    "held connection: every code no peer may send is a protocol_error 1002, a genuine 1002 is the server's",
+    "[unit]") {
+  Harness h(spec());
+  const int code = GENERATE(999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535);
+  INFO("code on the wire " << code);
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onEstablished(at(10ms), "");
+  unsigned char payload[] = {static_cast<unsigned char>(code >> 8), static_cast<unsigned char>(code & 0xff),
+                             'x'};
+  connection.onPeerClose(payload, sizeof payload);
+  CHECK(payload[0] == 0x03);
+  CHECK(payload[1] == 0xEA);
+  connection.onClosed(at(1s), 0);
+  REQUIRE(h.observer->ends.size() == 1);
+  CHECK(h.observer->ends[0].code == 1002);
+  CHECK(h.observer->ends[0].cause == CloseCause::protocol_error);
+
+  HeldConnection genuine(h.target, ConnectionMode::heartbeat, 1, 1, h.transport);
+  genuine.begin(at(2s));
+  genuine.onEstablished(at(2s), "");
+  unsigned char close_1002[] = {0x03, 0xEA};
+  genuine.onPeerClose(close_1002, sizeof close_1002);
+  genuine.onClosed(at(3s), 0);
+  REQUIRE(h.observer->ends.size() == 2);
+  CHECK(h.observer->ends[1].code == 1002);
+  CHECK(h.observer->ends[1].cause == CloseCause::server_close);
+}
+
 TEST_CASE("held connection: no session within connect_timeout is a session timeout", "[unit]") {
   Harness h(spec("greeting"), &kGreeting);
   HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
