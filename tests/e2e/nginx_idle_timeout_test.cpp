@@ -22,6 +22,24 @@ namespace {
 
 constexpr const char* kSecret = "diagnose-s3cret-value";
 
+// nginx drops a quiet connection 3 s after its last read. What the probe and
+// diagnose measure can only be later than that (the kernel, nginx's timer and
+// our service thread each add their wake-up, up to hundreds of milliseconds on
+// a loaded 2-core machine), never much earlier: a lower bound just under 3 s
+// and a generous upper bound still tell a 3 s timeout from any other default
+// (1 s, 5 s, 60 s) or from a ping interval (1 s).
+constexpr double kEarliest = 2.9;
+constexpr double kLatest = 4.0;
+
+bool nearTimeout(double seconds) { return seconds >= kEarliest && seconds <= kLatest; }
+
+// The number of seconds that follows `before` in `said` ("... about 3.1 s"), or -1.
+double secondsAfter(const std::string& said, const std::string& before) {
+  const auto at = said.find(before);
+  if (at == std::string::npos) return -1;
+  return std::strtod(said.c_str() + at + before.size(), nullptr);
+}
+
 // The report wraps its lines: compare with runs of whitespace as one space.
 std::string flattened(const std::string& text) {
   std::string out;
@@ -45,7 +63,7 @@ std::optional<Duration> heartbeatAge(Agent& agent, const std::string& target) {
 
 }  // namespace
 
-TEST_CASE("nginx proxy_read_timeout 3s: idle drops with 1006 at 3.0 s, the estimate settles at 3, "
+TEST_CASE("nginx proxy_read_timeout 3s: idle drops with 1006 after about 3 s, the estimate settles near 3, "
     "pings keep the heartbeat up, data frames get answers, diagnose names the timeout",
     "[e2e]") {
   EndpointBehaviour backend;
@@ -81,7 +99,7 @@ TEST_CASE("nginx proxy_read_timeout 3s: idle drops with 1006 at 3.0 s, the estim
                   "heartbeat_expect = 'pong'\nping_interval = \"1s\"\npong_timeout = \"2s\""));
   const Labels idle = {{"target", "nginx"}, {"mode", "idle"}};
 
-  // The first idle end: no close frame, 3.0 s after the upgrade.
+  // The first idle end: no close frame, about 3 s after the upgrade.
   REQUIRE(probe.waitForMetric("wsprobe_connection_lifetime_seconds_count", idle, 1, 10s));
   std::string text = probe.scrape();
   {
@@ -89,7 +107,7 @@ TEST_CASE("nginx proxy_read_timeout 3s: idle drops with 1006 at 3.0 s, the estim
     CHECK(sampleValue(text, "wsprobe_disconnects_total",
                       {{"target", "nginx"}, {"mode", "idle"}, {"code", "1006"}, {"cause", "abnormal"}}) == 1);
     const double first_lifetime = *sampleValue(text, "wsprobe_connection_lifetime_seconds_sum", idle);
-    CHECK(first_lifetime == Approx(3.0).margin(0.3));
+    CHECK(nearTimeout(first_lifetime));
   }
 
   // Two more agreeing lifetimes: the estimate.
@@ -97,12 +115,11 @@ TEST_CASE("nginx proxy_read_timeout 3s: idle drops with 1006 at 3.0 s, the estim
   text = probe.scrape();
   {
     INFO(text);
-    CHECK(*sampleValue(text, "wsprobe_idle_timeout_seconds", {{"target", "nginx"}}) ==
-          Approx(3.0).margin(0.15));
+    CHECK(nearTimeout(*sampleValue(text, "wsprobe_idle_timeout_seconds", {{"target", "nginx"}})));
     const double count = *sampleValue(text, "wsprobe_connection_lifetime_seconds_count", idle);
     const double sum = *sampleValue(text, "wsprobe_connection_lifetime_seconds_sum", idle);
     CHECK(count >= 3);
-    CHECK(sum / count == Approx(3.0).margin(0.3));
+    CHECK(nearTimeout(sum / count));
     CHECK(*sampleValue(text, "wsprobe_disconnects_total",
                        {{"target", "nginx"}, {"mode", "idle"}, {"code", "1006"}}) == count);
   }
@@ -129,10 +146,14 @@ TEST_CASE("nginx proxy_read_timeout 3s: idle drops with 1006 at 3.0 s, the estim
     INFO(person.output);
     CHECK(person.exit_code == 1);
     const std::string said = flattened(person.output);
-    CHECK_THAT(said, Contains("PROBLEM Idle timeout of about 3.0 s on the path"));
-    CHECK_THAT(said, Contains("1006 abnormal after 3.0"));
+    CHECK_THAT(said, Contains("PROBLEM Idle timeout of about "));
+    const double timeout = secondsAfter(said, "PROBLEM Idle timeout of about ");
+    CHECK(nearTimeout(timeout));
+    CHECK_THAT(said, Contains(" s on the path"));
+    CHECK(nearTimeout(secondsAfter(said, "1006 abnormal after ")));
     CHECK_THAT(said, Contains("while the pinged connection stayed up"));
-    CHECK_THAT(said, Contains("at least every 1.5 s"));
+    // The advice is half the timeout it named (both printed to 0.1 s).
+    CHECK(secondsAfter(said, "at least every ") == Approx(timeout / 2).margin(0.06));
     CHECK_THAT(said, Contains("headers sent: Authorization (values not shown)"));
     CHECK(person.output.find(kSecret) == std::string::npos);
   }
@@ -143,7 +164,7 @@ TEST_CASE("nginx proxy_read_timeout 3s: idle drops with 1006 at 3.0 s, the estim
   CHECK(report["exit_status"] == 1);
   CHECK(report["findings"][0]["id"] == "idle_timeout");
   REQUIRE(report["idle_timeout_seconds"].is_number());
-  CHECK(report["idle_timeout_seconds"].get<double>() == Approx(3.0).margin(0.15));
+  CHECK(nearTimeout(report["idle_timeout_seconds"].get<double>()));
   for (const auto& connection : report["connections"]) {
     INFO("probe " << connection["probe"]);
     if (connection["probe"] == "idle") {
