@@ -1,9 +1,13 @@
 #include "testbed/connection_transport.h"
 
 #include <openssl/err.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 
@@ -11,82 +15,50 @@ namespace wsprobe::endpoints {
 
 namespace {
 
-constexpr std::size_t kReadChunk = 64 * 1024;
+// How long a TLS read that must write first (a handshake message the socket
+// does not take at once; never seen on loopback) waits for room.
+constexpr int kWriteWaitMs = 1000;
 
 }  // namespace
+
+void blockSigpipeOnThisThread() {
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+}
 
 ConnectionTransport::ConnectionTransport(int fd, SSL_CTX* tls) : fd_(fd) {
   if (tls == nullptr) return;
   ssl_ = SSL_new(tls);
-  network_in_ = BIO_new(BIO_s_mem());
-  network_out_ = BIO_new(BIO_s_mem());
-  if (ssl_ == nullptr || network_in_ == nullptr || network_out_ == nullptr) {
-    // Out of memory: the connection fails on its first read.
-    BIO_free(network_in_);
-    BIO_free(network_out_);
-    network_in_ = network_out_ = nullptr;
-    failed_ = true;
+  if (ssl_ == nullptr || SSL_set_fd(ssl_, fd) != 1) {
+    failed_ = true;  // out of memory: the connection fails on its first read
     return;
   }
-  // An empty memory BIO means "no data yet", not end of file.
-  BIO_set_mem_eof_return(network_in_, -1);
-  SSL_set_bio(ssl_, network_in_, network_out_);
+  // A write the socket took only in part is retried from the queue, which
+  // may have moved and grown since.
+  SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_set_accept_state(ssl_);
 }
 
 ConnectionTransport::~ConnectionTransport() {
   close();
-  if (ssl_ != nullptr) SSL_free(ssl_);  // frees both BIOs
+  if (ssl_ != nullptr) SSL_free(ssl_);  // its socket BIO does not close the descriptor
 }
 
-ConnectionTransport::ReadResult ConnectionTransport::receive(std::string& out) {
-  if (failed_ || fd_ < 0) return ReadResult::failed;
-  char chunk[kReadChunk];
-  ReadResult result = ReadResult::ok;
-  while (true) {
-    const ssize_t got = ::recv(fd_, chunk, sizeof chunk, 0);
-    if (got > 0) {
-      if (ssl_ == nullptr) {
-        out.append(chunk, static_cast<std::size_t>(got));
-      } else if (BIO_write(network_in_, chunk, static_cast<int>(got)) != got) {
-        failed_ = true;
-        return ReadResult::failed;
-      }
-      continue;
-    }
-    if (got == 0) {
-      result = ReadResult::closed;
-      break;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-    failed_ = true;
-    return ReadResult::failed;
-  }
-  if (ssl_ != nullptr) {
-    // Plaintext that arrived before the FIN still counts.
-    const ReadResult tls_result = readPlaintext(out);
-    if (tls_result != ReadResult::ok) return tls_result;
-  }
-  return result;
-}
-
-ConnectionTransport::ReadResult ConnectionTransport::readPlaintext(std::string& out) {
-  if (!handshake_done_) {
-    const int done = SSL_do_handshake(ssl_);
-    const bool moved = moveCiphertextOut();
-    if (done != 1) {
-      const int error = SSL_get_error(ssl_, done);
-      ERR_clear_error();
-      if (error == SSL_ERROR_WANT_READ && moved) return ReadResult::ok;
-      flush();  // the alert that tells the client why
-      failed_ = true;
-      return ReadResult::failed;
-    }
-    handshake_done_ = true;
-  }
+bool ConnectionTransport::receive(std::string& out) {
+  if (failed_ || fd_ < 0) return false;
   char chunk[16 * 1024];
   while (true) {
+    if (ssl_ == nullptr) {
+      const ssize_t got = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (got > 0) {
+        out.append(chunk, static_cast<std::size_t>(got));
+        continue;
+      }
+      if (got < 0 && errno == EINTR) continue;
+      return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);  // 0: the peer's FIN
+    }
     const int got = SSL_read(ssl_, chunk, sizeof chunk);
     if (got > 0) {
       out.append(chunk, static_cast<std::size_t>(got));
@@ -94,78 +66,58 @@ ConnectionTransport::ReadResult ConnectionTransport::readPlaintext(std::string& 
     }
     const int error = SSL_get_error(ssl_, got);
     ERR_clear_error();
-    // Reading may have produced records to send (key updates, alerts).
-    if (!moveCiphertextOut()) return ReadResult::failed;
-    if (error == SSL_ERROR_WANT_READ) return ReadResult::ok;
-    if (error == SSL_ERROR_ZERO_RETURN) return ReadResult::closed;
-    failed_ = true;
-    return ReadResult::failed;
+    if (error == SSL_ERROR_WANT_READ) return true;
+    pollfd writable{fd_, POLLOUT, 0};
+    if (error == SSL_ERROR_WANT_WRITE && ::poll(&writable, 1, kWriteWaitMs) == 1) continue;
+    // The peer ended (close_notify or TCP), or the handshake or the socket
+    // failed; OpenSSL has already sent the alert that says why.
+    return false;
   }
 }
 
 bool ConnectionTransport::send(std::string_view plaintext) {
   if (failed_ || fd_ < 0) return false;
-  if (ssl_ == nullptr) {
-    pending_.append(plaintext);
-  } else {
-    if (!handshake_done_) return false;
-    while (!plaintext.empty()) {
-      const int chunk = static_cast<int>(std::min<std::size_t>(plaintext.size(), INT_MAX));
-      const int written = SSL_write(ssl_, plaintext.data(), chunk);
-      if (written <= 0) {
-        ERR_clear_error();
-        failed_ = true;
-        return false;
-      }
-      plaintext.remove_prefix(static_cast<std::size_t>(written));
-    }
-    if (!moveCiphertextOut()) return false;
-  }
+  pending_.append(plaintext);
   return flush();
 }
 
-bool ConnectionTransport::moveCiphertextOut() {
-  if (ssl_ == nullptr) return true;
-  char chunk[16 * 1024];
-  while (BIO_ctrl_pending(network_out_) > 0) {
-    const int got = BIO_read(network_out_, chunk, sizeof chunk);
-    if (got <= 0) break;
-    pending_.append(chunk, static_cast<std::size_t>(got));
-  }
-  return !failed_;
-}
-
 bool ConnectionTransport::flush() {
-  if (failed_ || fd_ < 0) return false;
-  while (sent_ < pending_.size()) {
-    const ssize_t put =
-        ::send(fd_, pending_.data() + sent_, pending_.size() - sent_, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (put >= 0) {
+  while (!failed_ && fd_ >= 0 && sent_ < pending_.size()) {
+    const std::size_t left = pending_.size() - sent_;
+    if (ssl_ == nullptr) {
+      const ssize_t put = ::send(fd_, pending_.data() + sent_, left, MSG_NOSIGNAL);
+      if (put >= 0) {
+        sent_ += static_cast<std::size_t>(put);
+        continue;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      failed_ = true;
+      continue;
+    }
+    const int put = SSL_write(ssl_, pending_.data() + sent_, static_cast<int>(std::min<std::size_t>(left, INT_MAX)));
+    if (put > 0) {
       sent_ += static_cast<std::size_t>(put);
       continue;
     }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    const int error = SSL_get_error(ssl_, put);
+    ERR_clear_error();
+    if (error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ) break;
     failed_ = true;
-    return false;
   }
   if (sent_ == pending_.size()) {
     pending_.clear();
     sent_ = 0;
   }
-  return true;
+  return !failed_;
 }
 
-void ConnectionTransport::discardPendingOutput() {
-  pending_.clear();
-  sent_ = 0;
-}
-
-void ConnectionTransport::queueCloseNotify() {
-  if (ssl_ == nullptr || !handshake_done_ || failed_) return;
-  SSL_shutdown(ssl_);
-  ERR_clear_error();
-  moveCiphertextOut();
+void ConnectionTransport::finishOutput() {
+  if (ssl_ != nullptr && !failed_ && fd_ >= 0 && SSL_is_init_finished(ssl_)) {
+    SSL_shutdown(ssl_);  // best effort: a full socket or a gone peer loses it
+    ERR_clear_error();
+  }
+  shutdownWrite();
 }
 
 void ConnectionTransport::shutdownWrite() {

@@ -6,9 +6,10 @@
 // our hands.
 //
 // One accept thread plus one thread per accepted connection: meant for tens of
-// connections, not thousands. Nothing here raises SIGPIPE: plain sockets are
-// written with MSG_NOSIGNAL, and TLS runs through memory BIOs so OpenSSL never
-// touches a socket; no process-wide signal disposition is changed.
+// connections, not thousands. Nothing here raises SIGPIPE in the process:
+// plain sockets are written with MSG_NOSIGNAL, and each connection's thread
+// blocks SIGPIPE for itself, since OpenSSL writes TLS to the socket without
+// that flag; no process-wide signal disposition is changed.
 #pragma once
 
 #include <chrono>

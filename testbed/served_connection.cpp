@@ -61,7 +61,10 @@ ServedConnection::ServedConnection(EndpointState& endpoint, int fd)
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
   try {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      blockSigpipeOnThisThread();
+      run();
+    });
   } catch (...) {
     ::close(wake_fd_);
     throw;
@@ -236,7 +239,7 @@ void ServedConnection::onTimers(Clock::time_point now) {
       return;
     case Phase::flushing:
       if (!transport_.hasPendingOutput()) {
-        transport_.shutdownWrite();
+        transport_.finishOutput();
         phase_ = Phase::draining;
         phase_deadline_ = now + kDrain;
       } else if (now >= phase_deadline_) {
@@ -274,7 +277,7 @@ void ServedConnection::waitForEvents(Clock::time_point now) {
 
 void ServedConnection::onReadable(Clock::time_point now) {
   std::string bytes;
-  const auto result = transport_.receive(bytes);
+  const bool more = transport_.receive(bytes);
   if (!bytes.empty()) {
     switch (phase_) {
       case Phase::request:
@@ -292,7 +295,7 @@ void ServedConnection::onReadable(Clock::time_point now) {
         break;  // read and ignored
     }
   }
-  if (result == ConnectionTransport::ReadResult::ok) return;
+  if (more) return;
   // The client ended its side, or the socket failed.
   if (phase_ == Phase::open || phase_ == Phase::closing) markEnded(true);
   phase_ = Phase::done;
@@ -535,7 +538,6 @@ void ServedConnection::dropConnection(bool with_reset, Clock::time_point now) {
 }
 
 void ServedConnection::finishAfterOutput(Clock::time_point now) {
-  transport_.queueCloseNotify();
   transport_.flush();
   phase_ = Phase::flushing;
   phase_deadline_ = now + kLinger;

@@ -84,7 +84,7 @@ class ServedConnection {
   void failConnection(int code, std::string_view reason, Clock::time_point now);
   // Ends TCP without a close frame: FIN, or RST with `with_reset`.
   void dropConnection(bool with_reset, Clock::time_point now);
-  // Sends what is queued, then a FIN.
+  // Sends what is queued, then a TLS close_notify and a FIN.
   void finishAfterOutput(Clock::time_point now);
   // The upgraded connection is over for the record.
   void markEnded(bool abnormal);
