@@ -270,12 +270,19 @@ void judgeProtocol(const Observations& seen, std::vector<Finding>& findings,
                    std::set<const ProbeEnd*>& explained) {
   constexpr Duration kSoonAfterOpen = std::chrono::seconds(60);
   if (!speaksNoProtocol(seen)) return;
+  // subscriptions-transport-ws (legacy GraphQL) closes a client that offered
+  // no subprotocol with 1002 right after the upgrade, reason empty.
+  constexpr Duration kAtOnce = std::chrono::seconds(5);
   std::vector<const ProbeEnd*> ends;
   std::string protocol;
   for (const Probe probe : kProbes) {
     for (const auto& end : seen.of(probe).ends) {
       if (end.cause != CloseCause::server_close) continue;
-      const std::string likely = likelyProtocol(seen.url, end.code, end.reason);
+      std::string likely = likelyProtocol(seen.url, end.code, end.reason);
+      if (likely.empty() && end.code == close_code::protocol_error && end.reason.empty() &&
+          end.lifetime <= kAtOnce && seen.subprotocols.empty()) {
+        likely = "graphql-ws";
+      }
       const bool app_code = end.code >= 4000 && end.code <= 4999 && end.lifetime <= kSoonAfterOpen;
       if (likely.empty() && !app_code) continue;
       if (protocol.empty()) protocol = likely;
@@ -293,11 +300,16 @@ void judgeProtocol(const Observations& seen, std::vector<Finding>& findings,
                     (protocol.empty() ? std::string("the server's application protocol")
                                       : "its application protocol (" + protocol + ")") +
                     ", not because of the path.";
+  const bool no_subprotocol = first.code == close_code::protocol_error && likelyProtocol(seen.url, first.code,
+                                                                                       first.reason).empty();
   finding.detail =
       "wsprobe spoke bare RFC 6455 (protocol " +
-      (seen.protocol_in_use.empty() ? std::string("not decided") : seen.protocol_in_use) +
-      "), so the server closed a client that never completed its session handshake or answered its "
-      "keepalives; no intermediary is involved. Fix: " +
+      (seen.protocol_in_use.empty() ? std::string("not decided") : seen.protocol_in_use) + "), so the server " +
+      (no_subprotocol ? std::string("closed a client that offered no subprotocol, as subscriptions-transport-ws "
+                                    "(the legacy GraphQL over WebSocket server) does; the URL gave no hint")
+                      : std::string("closed a client that never completed its session handshake or "
+                                    "answered its keepalives")) +
+      "; no intermediary is involved. Fix: " +
       (protocol.empty() ? std::string("set `protocol` to the server's protocol (diagnose: --protocol)")
                         : protocolSetting(protocol)) +
       ".";
@@ -469,7 +481,13 @@ std::string meaningOfHttpStatus(int status) {
     default:
       break;
   }
-  if (status >= 200 && status < 400) {
+  if (status == 200) {
+    return "The server answered as plain HTTP instead of switching protocols: this is not a "
+           "WebSocket endpoint, or the upgrade headers were lost on the way. A SockJS server answers "
+           "its base URL so (with \"Welcome to SockJS!\"): if this is one, " +
+           protocolSetting("sockjs") + ", which connects to the WebSocket behind it.";
+  }
+  if (status > 200 && status < 400) {
     return "The server answered as plain HTTP instead of switching protocols: this is not a "
            "WebSocket endpoint, or the upgrade headers were lost on the way.";
   }

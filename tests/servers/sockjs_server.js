@@ -67,6 +67,10 @@ process.on("SIGTERM", () => process.exit(0));
 
 const httpServer = http.createServer();
 service.installHandlers(httpServer);
+// sockjs-node answers an upgrade of its base URL with a plain 200 and leaves
+// that socket without an error listener: a client that then resets the
+// connection (libwebsockets does) would crash the whole server.
+httpServer.on("connection", (socket) => socket.on("error", () => {}));
 httpServer.listen(0, "127.0.0.1", () => {
   console.log(`listening ${httpServer.address().port}`);
 });
