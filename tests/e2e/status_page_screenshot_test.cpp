@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "support/child_process.h"
+#include "support/chromium.h"
 #include "support/http_client.h"
 #include "support/png_image.h"
 #include "support/scrape.h"
@@ -27,24 +28,14 @@
 namespace {
 
 using namespace std::chrono_literals;
+using wsprobe::testing::chromiumProgram;
+using wsprobe::testing::headlessChromium;
+using wsprobe::testing::occurrences;
 using wsprobe::testing::Rgb;
 
 const std::vector<std::string> kDemoTargets = {"healthy",      "idle-timeout",  "drops",
                                                "server-close", "flaky-upgrade", "no-pong"};
 constexpr std::size_t kSamples = 12;  // per target, before the browser looks
-
-std::string chromium() {
-  for (const char* name : {"chromium", "chromium-browser"}) {
-    if (wsprobe::testing::haveProgram(name)) return name;
-  }
-  return "";
-}
-
-std::size_t count(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
 
 // Each target's chart section of the page (or of the browser's DOM), by name.
 std::map<std::string, std::string> chartSections(const std::string& page) {
@@ -65,7 +56,7 @@ std::size_t points(const std::string& svg, const std::string& kind) {
   std::size_t n = 0;
   for (auto at = svg.find(start); at != std::string::npos; at = svg.find(start, at + 1)) {
     const auto begin = at + start.size();
-    n += count(svg.substr(begin, svg.find('"', begin) - begin), ",");
+    n += occurrences(svg.substr(begin, svg.find('"', begin) - begin), ",");
   }
   return n;
 }
@@ -86,20 +77,10 @@ bool chartsHaveData(const std::string& page, std::size_t at_least) {
 }
 
 std::vector<std::string> browserArguments(const std::string& browser, const std::string& profile) {
-  return {browser,
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--no-first-run",
-          "--disable-dev-shm-usage",
-          "--user-data-dir=" + profile,
-          "--hide-scrollbars",
-          "--run-all-compositor-stages-before-draw",
-          "--window-size=1280,1100",
-          "--virtual-time-budget=2000"};
+  auto arguments = headlessChromium(browser, profile);
+  arguments.insert(arguments.end(),
+                   {"--hide-scrollbars", "--run-all-compositor-stages-before-draw", "--window-size=1280,1100"});
+  return arguments;
 }
 
 }  // namespace
@@ -107,7 +88,7 @@ std::vector<std::string> browserArguments(const std::string& browser, const std:
 TEST_CASE(
     "the status page of wsprobe demo shows RTT, open-connection and lifetime charts with data in Chromium",
     "[e2e][web][status_page]") {
-  const std::string browser = chromium();
+  const std::string browser = chromiumProgram();
   INFO("Debian's chromium package is needed (scripts/setup.sh installs it)");
   REQUIRE_FALSE(browser.empty());
 
@@ -153,17 +134,17 @@ TEST_CASE(
   for (const std::string name : {"drops", "server-close", "idle-timeout", "no-pong"}) {
     INFO(name << " ends connections every few seconds");
     REQUIRE(sections.count(name) == 1);
-    CHECK(count(sections.at(name), "<rect class=\"life-") >= 1);
+    CHECK(occurrences(sections.at(name), "<rect class=\"life-") >= 1);
   }
-  CHECK(count(sections.at("healthy"), "<rect class=\"life-") == 0);  // nothing ended
+  CHECK(occurrences(sections.at("healthy"), "<rect class=\"life-") == 0);  // nothing ended
   CHECK(sections.at("no-pong").find("no pong answered in this window") != std::string::npos);
   // Self-contained: no script, no external resource of any kind.
-  CHECK(count(dom, "<script") == 0);
-  CHECK(count(dom, "<link") == 0);
-  CHECK(count(dom, " src=") == 0);
-  CHECK(count(dom, "url(") == 0);
-  CHECK(count(dom, "@import") == 0);
-  CHECK(count(dom, "https://") == 0);
+  CHECK(occurrences(dom, "<script") == 0);
+  CHECK(occurrences(dom, "<link") == 0);
+  CHECK(occurrences(dom, " src=") == 0);
+  CHECK(occurrences(dom, "url(") == 0);
+  CHECK(occurrences(dom, "@import") == 0);
+  CHECK(occurrences(dom, "https://") == 0);
 
   // The screenshot: what a person sees.
   wsprobe::testing::TempDir shot_profile;

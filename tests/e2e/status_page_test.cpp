@@ -20,12 +20,16 @@
 #include "testbed/misbehaving_endpoint.h"
 #include "support/agent_under_test.h"
 #include "support/child_process.h"
+#include "support/chromium.h"
 #include "support/scrape.h"
 
 namespace {
 
 using namespace std::chrono_literals;
+using wsprobe::testing::chromiumProgram;
 using wsprobe::testing::closedPort;
+using wsprobe::testing::headlessChromium;
+using wsprobe::testing::occurrences;
 using wsprobe::testing::TempDir;
 using wsprobe::testing::waitFor;
 
@@ -33,25 +37,11 @@ using wsprobe::testing::waitFor;
 const std::string kLabelScript = "<script>document.title=\"pwned-by-label\"</script>";
 const std::string kReasonMarkup = "<img src=x onerror=\"document.title='pwned-by-reason'\">";
 
-std::string chromium() {
-  for (const char* name : {"chromium", "chromium-browser"}) {
-    if (wsprobe::testing::haveProgram(name)) return name;
-  }
-  return "";
-}
-
-std::size_t count(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
-
-// A loopback port with nothing listening: bound, then released.
 }  // namespace
 
 TEST_CASE("the status page in headless Chromium lists every target and runs no injected markup",
           "[e2e][web][status_page]") {
-  const std::string browser = chromium();
+  const std::string browser = chromiumProgram();
   INFO("Debian's chromium package is needed (scripts/setup.sh installs it)");
   REQUIRE_FALSE(browser.empty());
 
@@ -95,11 +85,9 @@ TEST_CASE("the status page in headless Chromium lists every target and runs no i
 
   TempDir profile;
   const std::string url = "http://127.0.0.1:" + std::to_string(agent.port()) + "/";
-  const auto result = wsprobe::testing::runCommand(
-      {browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-       "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-       "--user-data-dir=" + profile.path(), "--virtual-time-budget=2000", "--dump-dom", url},
-      60s);
+  auto arguments = headlessChromium(browser, profile.path());
+  arguments.insert(arguments.end(), {"--dump-dom", url});
+  const auto result = wsprobe::testing::runCommand(arguments, 60s);
   const std::string& dom = result.output;
   INFO(dom);
   REQUIRE(result.exit_code == 0);
@@ -109,7 +97,7 @@ TEST_CASE("the status page in headless Chromium lists every target and runs no i
   for (const std::string name : {"healthy", "closes-4001", "nothing.listens:here"}) {
     CHECK(dom.find("<td class=\"name\">" + name + "</td>") != std::string::npos);
   }
-  CHECK(count(dom, "<tr class=\"target\">") == 3);
+  CHECK(occurrences(dom, "<tr class=\"target\">") == 3);
   CHECK(dom.find("4001 server_close") != std::string::npos);
 
   // Nothing ran: the title is the page's own, and the browser built no
@@ -117,8 +105,8 @@ TEST_CASE("the status page in headless Chromium lists every target and runs no i
   CHECK(dom.find("<title>wsprobe</title>") != std::string::npos);
   CHECK(dom.find("pwned-by-label</title>") == std::string::npos);
   CHECK(dom.find("pwned-by-reason</title>") == std::string::npos);
-  CHECK(count(dom, "<script") == 0);
-  CHECK(count(dom, "<img") == 0);
+  CHECK(occurrences(dom, "<script") == 0);
+  CHECK(occurrences(dom, "<img") == 0);
   // ...which it shows as text instead (the DOM serializer escapes < and >).
   CHECK(dom.find("note=&lt;script&gt;document.title=\"pwned-by-label\"&lt;/script&gt;") != std::string::npos);
   CHECK(dom.find("&lt;img src=x onerror=\"document.title='pwned-by-reason'\"&gt;") != std::string::npos);
