@@ -92,6 +92,22 @@ ConnectionEnd classify(const CloseObservation& seen, ConnectionMode mode, Durati
   return end;
 }
 
+std::optional<int> libraryCloseViolation(bool peer_closed, std::string_view library_close,
+                                         bool peer_still_connected) {
+  if (peer_closed) return std::nullopt;
+  if (library_close.size() >= 2) {
+    const int code = (static_cast<unsigned char>(library_close[0]) << 8) |
+                     static_cast<unsigned char>(library_close[1]);
+    if (code == close_code::protocol_error || code == close_code::invalid_payload ||
+        code == close_code::message_too_big) {
+      return code;
+    }
+    return std::nullopt;
+  }
+  if (peer_still_connected) return close_code::protocol_error;
+  return std::nullopt;
+}
+
 bool isValidCloseCode(int code) {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }

@@ -98,6 +98,22 @@ struct ClosePayload {
 };
 ClosePayload parseClosePayload(const unsigned char* data, std::size_t length);
 
+// libwebsockets ended an upgraded connection that wsprobe was not closing:
+// whether that was for a protocol violation, and with which code.
+// `library_close` is what its close buffer holds (lws_get_close_payload and
+// lws_get_close_length), `peer_closed` whether the peer's close frame came in,
+// `peer_still_connected` whether the socket still reads as open (data waiting
+// or none yet). Without a close from the peer, a reason libwebsockets recorded
+// (1002, 1007, 1009) names the frame it failed, and an end without one while
+// the peer is still there is a frame it rejected without a reason (1002).
+// After the peer's close the buffer holds the echo of that close, which
+// libwebsockets masks in place as it sends it (a client masks every frame,
+// RFC 6455 5.3): random bytes that read as 1002, 1007 or 1009 in about 3 of
+// 65,536 closes, so it is not read then; a bad code in the peer's close is
+// judged when it arrives.
+std::optional<int> libraryCloseViolation(bool peer_closed, std::string_view library_close,
+                                         bool peer_still_connected);
+
 // Whether a peer may put `code` in a close frame (RFC 6455 section 7.4):
 // 1000-1003, 1007-1014 and 3000-4999. Any other code received is a protocol
 // error.

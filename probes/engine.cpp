@@ -312,20 +312,18 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
       return connection->onWritable(now) ? 0 : -1;
     case LWS_CALLBACK_CLIENT_CLOSED:
     case LWS_CALLBACK_CLOSED_CLIENT_HTTP: {
-      // A close we did not see coming from the peer, with a close payload of
-      // our own recorded: libwebsockets rejected a frame (protocol error).
+      // Ended by libwebsockets while wsprobe was not closing it: after the
+      // peer's close, or for a frame it failed (connection_end.h).
       const bool upgraded = connection->phase() == HeldConnection::Phase::open ||
                             connection->phase() == HeldConnection::Phase::session;
-      if (upgraded && lws_get_close_length(wsi) >= 2) {
-        const unsigned char* payload = lws_get_close_payload(wsi);
-        const int code = (payload[0] << 8) | payload[1];
-        if (code == close_code::protocol_error || code == close_code::invalid_payload ||
-            code == close_code::message_too_big) {
-          connection->onProtocolViolation(code);
+      if (upgraded) {
+        const int length = lws_get_close_length(wsi);
+        const std::string_view library_close(reinterpret_cast<const char*>(lws_get_close_payload(wsi)),
+                                              length > 0 ? static_cast<std::size_t>(length) : 0);
+        if (const auto code = libraryCloseViolation(connection->sawPeerClose(), library_close,
+                                                    !connection->sawPeerClose() && peerStillConnected(wsi))) {
+          connection->onProtocolViolation(*code);
         }
-      } else if (upgraded && !connection->sawPeerClose() &&
-                 peerStillConnected(wsi)) {
-        connection->onProtocolViolation(close_code::protocol_error);
       }
       take_trace();
       connection->onClosed(now, static_cast<int>(lws_http_client_http_response(wsi)));

@@ -88,3 +88,23 @@ TEST_CASE("label values are the SPEC's words", "[unit]") {
   CHECK(toString(FailureStage::timeout) == "timeout");
   CHECK(toString(ConnectionMode::idle) == "idle");
 }
+
+TEST_CASE("an end libwebsockets chose is a protocol_error only for a frame it failed", "[unit]") {
+  using namespace std::string_view_literals;
+  // Its own reason for failing a frame, with or without the peer still there.
+  CHECK(libraryCloseViolation(false, "\x03\xef" "bad utf8"sv, true) == 1007);
+  CHECK(libraryCloseViolation(false, "\x03\xea" "srv mask"sv, false) == 1002);
+  // A frame rejected without a reason: the peer is still connected.
+  CHECK(libraryCloseViolation(false, ""sv, true) == 1002);
+  // TCP ended without a close frame: abnormal, not a violation.
+  CHECK_FALSE(libraryCloseViolation(false, ""sv, false).has_value());
+  // After the peer's close the buffer is the echo of it, masked in place once
+  // sent: a restart's 1012 "restarting" whose masked first bytes read 1009 (as
+  // seen in a restart storm: 03f1 6353 7371 7044 746c 7f51), or 1002, or
+  // 1007, is still the server's close.
+  CHECK_FALSE(libraryCloseViolation(true, "\x03\xf1\x63\x53\x73\x71\x70\x44\x74\x6c\x7f\x51"sv, false).has_value());
+  CHECK_FALSE(libraryCloseViolation(true, "\x03\xea\x11\x22"sv, true).has_value());
+  CHECK_FALSE(libraryCloseViolation(true, "\x03\xef"sv, false).has_value());
+  // ... and so is the echo of a close without a code.
+  CHECK_FALSE(libraryCloseViolation(true, ""sv, true).has_value());
+}
