@@ -32,7 +32,9 @@ HeldConnection::HeldConnection(ProbedTarget& target, ConnectionMode mode, int in
       index_(index),
       key_(key),
       host_(host),
-      backoff_(target.spec.backoff_initial, target.spec.backoff_max,
+      // A target's herd reconnects spread over at least herdWindow().
+      backoff_(std::max(target.spec.backoff_initial, herdWindow(target.spec.connections)),
+               target.spec.backoff_max,
                target.spec.backoff_multiplier) {}
 
 HeldConnection::~HeldConnection() { settleAttempt(); }

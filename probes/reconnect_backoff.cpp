@@ -5,6 +5,12 @@
 
 namespace wsprobe {
 
+Duration herdWindow(int connections) {
+  constexpr int kHerdReconnectsPerSecond = 2500;
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(
+      static_cast<double>(std::max(connections, 0)) / kHerdReconnectsPerSecond));
+}
+
 ReconnectBackoff::ReconnectBackoff(Duration initial, Duration max, double multiplier)
     : initial_(initial), max_(std::max(max, initial)), multiplier_(std::max(multiplier, 1.0)) {}
 

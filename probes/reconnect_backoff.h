@@ -6,6 +6,15 @@
 
 namespace wsprobe {
 
+// The narrowest window a target's reconnections are drawn from: its
+// connections at no more than 2,500 a second on average. A server that closes
+// all of them at once (a restart) then sees their reconnections spread: with
+// full jitter over 2 s, 5,000 put about 6 % of them in the busiest 100 ms,
+// where the default 1 s puts 10 % there on average and more at its peaks
+// (issue 10's goal: at most a tenth). Targets of up to 2,500 connections keep
+// backoff_initial as configured.
+Duration herdWindow(int connections);
+
 class ReconnectBackoff {
  public:
   ReconnectBackoff(Duration initial, Duration max, double multiplier);
