@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/time_scale.h"
+
 extern char** environ;
 
 namespace wsprobe::testing {
@@ -67,7 +69,7 @@ CommandResult runCommand(const std::vector<std::string>& argv, std::chrono::mill
     close(out[0]);
     return result;
   }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + scaled(timeout);
   char buffer[65536];
   bool timed_out = false;
   for (;;) {
@@ -132,7 +134,7 @@ void ChildProcess::signal(int number) const {
 }
 
 std::optional<int> ChildProcess::waitExit(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + scaled(timeout);
   while (!status_) {
     int status = 0;
     const pid_t done = waitpid(pid_, &status, WNOHANG);

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "support/time_scale.h"
+
 namespace wsprobe::testing {
 
 HttpResult httpRequest(int port, const std::string& method, const std::string& path,
@@ -36,7 +38,7 @@ HttpResult httpRequestTo(const std::string& host, int port, const std::string& m
     return result;
   }
   std::string response;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const auto deadline = std::chrono::steady_clock::now() + scaled(std::chrono::seconds(10));
   char buffer[8192];
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd waiting{fd, POLLIN, 0};

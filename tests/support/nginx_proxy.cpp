@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/time_scale.h"
+
 namespace wsprobe::testing {
 
 namespace {
@@ -108,7 +110,7 @@ bool NginxProxy::start(const Options& options, std::string* why) {
       std::make_unique<ChildProcess>(std::vector<std::string>{binary(), "-p", dir + "/", "-c",
                                                               dir + "/nginx.conf", "-e", dir + "/error.log"},
                                      std::vector<std::string>{}, dir + "/output.log");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  const auto deadline = std::chrono::steady_clock::now() + scaled(std::chrono::seconds(5));
   while (std::chrono::steady_clock::now() < deadline) {
     if (const auto status = process_->waitExit(std::chrono::milliseconds(0))) {
       *why = "exit status " + std::to_string(*status) + "\n" + errorLog() + readFile(dir + "/output.log");

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "support/http_client.h"
+#include "support/time_scale.h"
 
 namespace wsprobe::testing {
 
@@ -58,7 +59,7 @@ std::optional<double> sampleValue(const std::string& exposition, const std::stri
 }
 
 bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + scaled(timeout);
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
