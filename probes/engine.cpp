@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <atomic>
@@ -24,13 +25,18 @@
 #include <random>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "probes/connection_monitor.h"
 #include "probes/held_connection.h"
+#include "probes/name_resolver.h"
 #include "probes/probed_target.h"
 #include "probes/prepared_request.h"
 #include "probes/tls_session_info.h"
 #include "probes/url_credentials.h"
+
+// Set, our libwebsockets calls it instead of getaddrinfo() (see answerLookup).
+extern "C" int (*lws_client_getaddrinfo_override)(const char* host, const addrinfo* hints, addrinfo** result);
 
 namespace wsprobe {
 
@@ -78,6 +84,25 @@ bool peerStillConnected(lws* wsi) {
   char byte = 0;
   const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
+// Our libwebsockets asks this instead of getaddrinfo() for a client
+// connection's lookup (scripts/debian-source/libwebsockets-getaddrinfo-override.patch).
+// The engine has looked the name up on a resolver thread already: the answer
+// is handed over for the one connect call it is meant for (service thread).
+struct PreparedLookup {
+  const char* host = nullptr;
+  addrinfo* list = nullptr;
+};
+thread_local PreparedLookup prepared_lookup;
+
+int answerLookup(const char* host, const addrinfo* hints, addrinfo** result) {
+  if (prepared_lookup.list && std::strcmp(host, prepared_lookup.host) == 0) {
+    *result = std::exchange(prepared_lookup.list, nullptr);
+    return 0;
+  }
+  // Not one the engine prepared (a numeric address): as libwebsockets would.
+  return getaddrinfo(host, nullptr, hints, result);
 }
 
 const lws_protocols kProtocols[] = {
@@ -147,6 +172,15 @@ struct Engine::Impl final : ConnectionHost {
   bool drained_signalled = false;
   std::promise<void> drained;
 
+  // Lookups under way on the resolver's threads: the connection of each
+  // ticket, and the ticket of each connection (service thread).
+  std::unordered_map<std::uint64_t, HeldConnection*> lookups;
+  std::unordered_map<const HeldConnection*, std::uint64_t> lookup_of;
+  void onResolved(NameResolver::Answer answer);
+  void forgetLookup(const HeldConnection* connection);
+  // Hands the connection to libwebsockets (its name looked up already, or numeric).
+  void connectTransport(HeldConnection& connection);
+
   // ConnectionHost
   void connect(HeldConnection& connection) override;
   void wakeAt(DeadlineQueue::Key key, TimePoint when) override;
@@ -189,6 +223,12 @@ struct Engine::Impl final : ConnectionHost {
   void add(const TargetSpec& spec, std::shared_ptr<ProbeObserver> observer);
   void remove(const std::string& name, int code);
   bool anyConnectionLive() const;
+
+  // Last, so it stops first: its threads hand answers to the service thread
+  // through post() until then.
+  NameResolver resolver{[this](NameResolver::Answer answer) {
+    if (!post([this, answer] { onResolved(answer); }) && answer.list) freeaddrinfo(answer.list);
+  }};
 };
 
 namespace {
@@ -342,6 +382,53 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
 }  // namespace
 
 void Engine::Impl::connect(HeldConnection& connection) {
+  const std::string& host = connection.target()->spec.url.host;
+  if (isNumericHost(host)) return connectTransport(connection);
+  const std::uint64_t ticket = resolver.resolve(host);
+  lookups[ticket] = &connection;
+  lookup_of[&connection] = ticket;
+  connection.onResolving();
+}
+
+void Engine::Impl::forgetLookup(const HeldConnection* connection) {
+  auto found = lookup_of.find(connection);
+  if (found == lookup_of.end()) return;
+  lookups.erase(found->second);
+  lookup_of.erase(found);
+}
+
+void Engine::Impl::onResolved(NameResolver::Answer answer) {
+  auto found = lookups.find(answer.ticket);
+  if (found == lookups.end()) {  // abandoned: timed out, or the target went
+    if (answer.list) freeaddrinfo(answer.list);
+    return;
+  }
+  HeldConnection& connection = *found->second;
+  lookup_of.erase(found->second);
+  lookups.erase(found);
+  const TimePoint now = monotonicNow();
+  connection.onResolved(answer.took);
+  if (answer.status != 0) {
+    ConnectionTrace trace;
+    trace.dns = answer.status == EAI_NONAME || answer.status == EAI_NODATA
+                    ? ConnectionTrace::Dns::no_result
+                    : ConnectionTrace::Dns::unreachable;
+    trace.dns_time = answer.took;
+    connection.onConnectionTrace(std::move(trace));
+    connection.onConnectError(now, std::string("DNS lookup failed: ") + gai_strerror(answer.status), 0);
+    return;
+  }
+  prepared_lookup = {connection.target()->spec.url.host.c_str(), answer.list};
+  connectTransport(connection);
+  if (prepared_lookup.list) freeaddrinfo(prepared_lookup.list);  // not asked for
+  prepared_lookup = {};
+  // No callback and no transport: the attempt was refused outright.
+  if (connection.phase() == HeldConnection::Phase::connecting && !connection.hasTransport()) {
+    connection.onConnectError(now, "connect failed", 0);
+  }
+}
+
+void Engine::Impl::connectTransport(HeldConnection& connection) {
   const ProbedTarget& target = *connection.target();
   const TargetSpec& spec = target.spec;
   lws_client_connect_info info{};
@@ -421,6 +508,7 @@ bool Engine::Impl::writableNow(HeldConnection& connection) {
 }
 
 void Engine::Impl::abort(HeldConnection& connection) {
+  forgetLookup(&connection);
   if (lws* wsi = connection.transportSlot()) lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
@@ -570,6 +658,7 @@ std::optional<ConnectionFailure> Engine::Impl::prepareAttempt(HeldConnection& co
 
 void Engine::Impl::release(DeadlineQueue::Key key) {
   prepared.erase(slots[key].get());
+  forgetLookup(slots[key].get());
   deadlines.cancel(key);
   slots[key].reset();
   free_keys.push_back(key);
@@ -703,6 +792,10 @@ bool Engine::start(std::string* error) {
   info.options = kVhostOptions;
   info.retry_and_idle_policy = &kNoValidityChecks;
   info.user = impl_.get();
+  // Names are looked up off the service thread. Set once, before any
+  // service thread reads it.
+  static std::once_flag hooked;
+  std::call_once(hooked, [] { lws_client_getaddrinfo_override = answerLookup; });
   info.fd_limit_per_thread = static_cast<unsigned int>(wanted);
   info.count_threads = 1;
 #if defined(LWS_WITH_LIBEV)
@@ -770,6 +863,7 @@ void Engine::shutdown(Duration grace) {
   impl.running = false;
   lws_cancel_service(impl.context);  // the service thread is the only one left using it
   impl.service_thread.join();
+  impl.resolver.stop();  // no more answers: lookups still running are freed on their threads
   lws_context_destroy(impl.context);
   impl.context = nullptr;
 #if defined(LWS_WITH_LIBEV)

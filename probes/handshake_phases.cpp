@@ -67,7 +67,7 @@ HandshakePhases handshakePhases(const ConnectionTrace& trace, HandshakePhase beg
 
 FailureStage failureStage(const HandshakePhases& phases, int http_status, bool timed_out) {
   // A deadline that came while the name was still being looked up is a DNS
-  // failure: libwebsockets retries a failed lookup until then.
+  // failure: the resolver did not answer in time.
   if (timed_out) return phases.reached == HandshakePhase::dns ? FailureStage::dns : FailureStage::timeout;
   if (http_status != 0 && http_status != 101) return FailureStage::http;
   switch (phases.reached) {

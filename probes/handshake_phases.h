@@ -63,7 +63,7 @@ HandshakePhases handshakePhases(const ConnectionTrace& trace, HandshakePhase beg
 // The failure stage (the wsprobe_connection_failures_total label) of an
 // attempt that ended in `phases.reached` without opening: timeout when
 // wsprobe's own connect_timeout ended it (dns if the lookup was still under
-// way: libwebsockets retries a failed one until then), http for an answer other than 101,
+// way), http for an answer other than 101,
 // protocol when the upgrade was answered but not accepted (or the server left
 // before answering), else the stage named after the phase.
 FailureStage failureStage(const HandshakePhases& phases, int http_status, bool timed_out);

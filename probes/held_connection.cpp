@@ -96,7 +96,8 @@ void HeldConnection::startAttempt(TimePoint now) {
   }
   phase_ = Phase::connecting;
   attempt_started_ = now;
-  timed_out_ = detecting_ = false;
+  timed_out_ = detecting_ = resolving_ = false;
+  lookup_time_.reset();
   phase_begun_ = HandshakePhase::dns;
   trace_.reset();
   tls_problem_.clear();
@@ -108,8 +109,8 @@ void HeldConnection::startAttempt(TimePoint now) {
   host_.wakeAt(key_, now + target_->spec.connect_timeout);
   if (auto failure = host_.prepareAttempt(*this)) return fail(now, std::move(*failure));
   host_.connect(*this);
-  // No callback and no transport: the attempt was refused outright.
-  if (phase_ == Phase::connecting && wsi_ == nullptr) failHandshake(now, "connect failed", 0);
+  // No callback, no transport and no lookup: the attempt was refused outright.
+  if (phase_ == Phase::connecting && wsi_ == nullptr && !resolving_) failHandshake(now, "connect failed", 0);
 }
 
 void HeldConnection::onDeadline(TimePoint now, Duration slack) {
@@ -126,6 +127,11 @@ void HeldConnection::onDeadline(TimePoint now, Duration slack) {
     case Phase::connecting:
       if (due_by >= attempt_started_ + target_->spec.connect_timeout && !timed_out_) {
         timed_out_ = true;
+        if (resolving_) {  // no transport to report the end: the lookup is abandoned here
+          kill();
+          failHandshake(now, "", 0);
+          return;
+        }
         kill();
       }
       // Should the transport not report the end, look again shortly.
@@ -245,7 +251,14 @@ bool HeldConnection::writeHeartbeat(TimePoint now) {
 }
 
 void HeldConnection::kill() {
-  if (wsi_) host_.abort(*this);
+  if (wsi_ || resolving_) host_.abort(*this);
+  resolving_ = false;
+}
+
+void HeldConnection::onConnectionTrace(ConnectionTrace trace) {
+  // The transport was handed the host's answer: the lookup's time is the host's.
+  if (lookup_time_ && trace.dns != ConnectionTrace::Dns::not_asked) trace.dns_time = *lookup_time_;
+  trace_ = std::make_unique<ConnectionTrace>(std::move(trace));
 }
 
 void HeldConnection::markPhase(HandshakePhase phase) {
@@ -269,6 +282,7 @@ HandshakePhases HeldConnection::endPhases(bool answered, TimePoint now) {
 
 void HeldConnection::onConnectError(TimePoint now, std::string_view message, int http_status) {
   wsi_ = nullptr;
+  resolving_ = false;
   if (phase_ != Phase::connecting) return;
   std::string detail(message);
   if (!tls_problem_.empty()) detail = tls_problem_ + " (" + detail + ")";
@@ -283,8 +297,8 @@ void HeldConnection::failHandshake(TimePoint now, std::string detail, int http_s
     failure.phase = phases.reached;
     if (failure.stage == FailureStage::http) failure.http_status = http_status;
     if (timed_out_ && failure.stage == FailureStage::dns) {
-      // libwebsockets (without async DNS) retries a lookup that fails or
-      // gets no answer every second until our deadline, never reporting it.
+      // The resolver had not answered (the engine looks names up off the
+      // service thread and abandons the lookup at our deadline).
       detail = "the name did not resolve within connect_timeout";
     } else if (detail.empty()) {
       const std::string phase(toString(phases.reached));

@@ -113,13 +113,21 @@ class HeldConnection final : private SessionSink {
 
   // Transport events, in the order they can happen. The phase marks say
   // which handshake phase has begun (the lookup is under way from the start).
+  // The host looks the name up before the transport starts (connect()
+  // returned with a lookup under way), and says when it is done and what it
+  // took (the connection monitor's own DNS time is then that of a handover).
+  void onResolving() { resolving_ = true; }
+  void onResolved(Duration took) {
+    resolving_ = false;
+    lookup_time_ = took;
+  }
   void onTcpConnecting() { markPhase(HandshakePhase::tcp); }
   void onTcpConnected() { markPhase(HandshakePhase::tls); }  // upgrade for ws://
   void onTlsVerification(std::string_view problem);
   void onHandshakeRequestSent() { markPhase(HandshakePhase::upgrade); }
   // What the connection monitor recorded, just before the attempt opens
   // (onEstablished) or fails (onConnectError, onClosed).
-  void onConnectionTrace(ConnectionTrace trace) { trace_ = std::make_unique<ConnectionTrace>(std::move(trace)); }
+  void onConnectionTrace(ConnectionTrace trace);
   void onConnectError(TimePoint now, std::string_view message, int http_status);
   // The 101's headers: the subprotocol the server picked (empty: none).
   void onUpgradeResponse(std::string_view subprotocol) { subprotocol_ = std::string(subprotocol); }
@@ -149,6 +157,7 @@ class HeldConnection final : private SessionSink {
   void detach() { target_ = nullptr; }
   bool detached() const { return target_ == nullptr; }
   bool hasTransport() const { return wsi_ != nullptr; }
+  bool resolving() const { return resolving_; }
 
   ConnectionStatus status(TimePoint now) const;
   const ProbedTarget* target() const { return target_; }
@@ -213,6 +222,8 @@ class HeldConnection final : private SessionSink {
   std::optional<TimePoint> last_data_;  // the last server data message (open only)
   bool replacing_ = false;     // the current attempt replaces an open connection
   bool timed_out_ = false;     // our handshake deadline ended the attempt
+  bool resolving_ = false;     // the host is looking the name up (no transport yet)
+  std::optional<Duration> lookup_time_;  // what the host's lookup took, this attempt
   bool admitted_ = false;      // the current attempt holds a place among those in flight
   bool queued_ = false;        // waiting for such a place
   bool answering_ = false;     // a heartbeat was answered on this connection

@@ -2,8 +2,9 @@
 # 1012-1015 to 1002; 4.3.5 passes them through. Static, with libev.
 source_package=libwebsockets
 upstream_version=4.3.5
-# The close callback sees the code on the wire (see the patch).
-patches=(libwebsockets-close-code-to-callback.patch)
+# The close callback sees the code on the wire; wsprobe answers the DNS
+# lookups it makes off the service thread (see the patches).
+patches=(libwebsockets-close-code-to-callback.patch libwebsockets-getaddrinfo-override.patch)
 cmake_options=(
   -DCMAKE_BUILD_TYPE=Release
   -DCMAKE_POSITION_INDEPENDENT_CODE=ON

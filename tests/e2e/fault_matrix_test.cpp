@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -392,8 +393,8 @@ TEST_CASE(
                       " open",
                   openOf(text, "dns-good") == 1 && openOf(text, "tls-trusted") == 1});
   {
-    // The agent resolves names on its service thread (libwebsockets without
-    // async DNS): a resolver that times out holds every connection up.
+    // Names are looked up off the service thread: a resolver that times out
+    // holds up only the lookups waiting for it.
     const double slow =
         sampleValue(text, "wsprobe_ping_rtt_seconds_count", {{"target", "steady"}}).value_or(0) -
         sampleValue(text, "wsprobe_ping_rtt_seconds_bucket", {{"target", "steady"}, {"le", "0.25"}})
@@ -409,6 +410,71 @@ TEST_CASE(
   rows.push_back({"counts balance at rest", "attempts = opens + failures; opens = open + disconnects",
                   books.empty() ? "balanced" : books, books.empty()});
   printFaultTable("Handshake faults", rows);
+  checkRows(rows, daemon);
+}
+
+TEST_CASE(
+    "fault matrix: a resolver that never answers (glibc defaults, 5 s x 2) holds up no other target, a "
+    "healthy target's pings keep a small RTT",
+    "[e2e]") {
+  if (skipWithoutNamespaces()) return;
+  NetworkNamespace ns("fdnsq");
+  const std::string host = ns.hostAddress();
+  MisbehavingEndpoint healthy(EndpointBehaviour{}, host);
+  endpoints::DnsZone zone;
+  zone.addresses["good.faults.test"] = host;
+  zone.silent = {"silent.faults.test"};
+  std::unique_ptr<endpoints::DnsResponder> dns;
+  ns.inside([&] { dns = std::make_unique<endpoints::DnsResponder>(zone, "127.0.0.1", 53); });
+  ns.writeResolvConf("nameserver 127.0.0.1\n");  // no options: 5 s a try, 2 tries
+  const std::string port = std::to_string(healthy.port());
+  const auto started = std::chrono::steady_clock::now();
+  NamespacedDaemon daemon(ns, target("dns-silent", "ws://silent.faults.test:" + port + "/") +
+                                  target("by-name", "ws://good.faults.test:" + port + "/") +
+                                  target("steady", healthy.url()));
+  ScrapeWatch watch(daemon.host(), daemon.port());
+
+  // connect_timeout is 3 s: each attempt's lookup is abandoned while the
+  // resolver would still wait; three of them take about 12 s.
+  CHECK(daemon.waitForMetric("wsprobe_connection_failures_total", {{"target", "dns-silent"}}, 3, 40s));
+  CHECK(daemon.waitForMetric("wsprobe_connections_open", {{"target", "by-name"}}, 1, 10s));
+  CHECK(daemon.waitForMetric("wsprobe_ping_rtt_seconds_count", {{"target", "steady"}}, 20, 20s));
+  const std::string books = waitForBalancedBooks(daemon, {"dns-silent", "by-name", "steady"}, 20s);
+  watch.stop();
+  const std::string text = daemon.scrape();
+  // A ping every 500 ms from the start (less a second for the start itself):
+  // a service thread stalled in a lookup sends them late or not at all.
+  const double due =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() / 0.5 - 2;
+
+  std::vector<FaultRow> rows;
+  {
+    FaultRow row =
+        failsOnly(text, "DNS never answers (glibc's 5 s x 2; connect_timeout 3 s)", "dns-silent", {"dns"});
+    row.observed += "; " + std::to_string(dns->queriesFor("silent.faults.test")) + " unanswered queries";
+    row.held = row.held && dns->queriesFor("silent.faults.test") >= 1;
+    rows.push_back(row);
+  }
+  for (const std::string name : {"steady", "by-name"}) {
+    const double slow =
+        sampleValue(text, "wsprobe_ping_rtt_seconds_count", {{"target", name}}).value_or(0) -
+        sampleValue(text, "wsprobe_ping_rtt_seconds_bucket", {{"target", name}, {"le", "0.25"}}).value_or(0);
+    const double pings = sampleValue(text, "wsprobe_ping_rtt_seconds_count", {{"target", name}}).value_or(0);
+    rows.push_back({"(control) a healthy target beside it (" + name + ")",
+                    "open; no disconnects (no pong_timeout); no RTT over 250 ms; pings on time (70 % due)",
+                    std::to_string(static_cast<long>(openOf(text, name))) + " open; " +
+                        disconnectSummary(text, name) + "; mean RTT " + milliseconds(meanRtt(text, name)) +
+                        ", " + std::to_string(static_cast<long>(slow)) + " of " +
+                        std::to_string(static_cast<long>(pings)) + " RTTs over 250 ms; about " +
+                        std::to_string(static_cast<long>(due)) + " pings due",
+                    openOf(text, name) == 1 && disconnectSummary(text, name) == "none" && slow == 0 &&
+                        pings >= 0.7 * due});
+  }
+  rows.push_back({"/metrics served throughout", "every scrape answered", watch.summary(),
+                  watch.failures() == 0 && watch.scrapes() > 10});
+  rows.push_back({"counts balance at rest", "attempts = opens + failures; opens = open + disconnects",
+                  books.empty() ? "balanced" : books, books.empty()});
+  printFaultTable("A resolver that never answers", rows);
   checkRows(rows, daemon);
 }
 

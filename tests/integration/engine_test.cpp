@@ -75,6 +75,24 @@ TEST_CASE("a good connection: each phase of its handshake is timed, and they add
                     {{"target", "phases"}, {"phase", "upgrade"}, {"le", "0.25"}}) == 2);
 }
 
+TEST_CASE("a host name is looked up off the service thread: localhost opens, its lookup is the dns phase",
+          "[integration]") {
+  // localhost comes from /etc/hosts: getaddrinfo() on a resolver thread, its
+  // answer handed to libwebsockets, which connects as before.
+  MisbehavingEndpoint server(EndpointBehaviour{});
+  AgentUnderTest probe(
+      targetBlock("named", "ws://localhost:" + std::to_string(server.port()) + "/ws", "connections = 2"));
+  REQUIRE(probe.waitForMetric("wsprobe_connections_open", {{"target", "named"}}, 2, 10s));
+  REQUIRE(probe.waitForMetric("wsprobe_ping_rtt_seconds_count", {{"target", "named"}}, 1, 10s));
+  const std::string text = probe.scrape();
+  INFO(text);
+  CHECK(phaseCount(text, "named", "dns") == 2);
+  CHECK(phaseCount(text, "named", "tcp") == 2);
+  CHECK(*sampleValue(text, "wsprobe_handshake_phase_seconds_sum", {{"target", "named"}, {"phase", "dns"}}) >
+        0);
+  CHECK_FALSE(sampleValue(text, "wsprobe_connection_failures_total", {{"target", "named"}}));
+}
+
 TEST_CASE("a pong delayed by the server is measured as that delay", "[integration]") {
   EndpointBehaviour slow;
   slow.pong_delay = 150ms;

@@ -74,8 +74,13 @@ struct FakeTransport final : ConnectionHost {
   std::optional<TimePoint> wake;
   lws* const handle = reinterpret_cast<lws*>(this);  // any non-null handle
 
+  bool looks_up = false;  // connect() starts a lookup (the engine with a host name)
   void connect(HeldConnection& connection) override {
     ++connects;
+    if (looks_up) {
+      connection.onResolving();
+      return;
+    }
     connection.transportSlot() = handle;
   }
   void wakeAt(DeadlineQueue::Key, TimePoint when) override { wake = when; }
@@ -662,4 +667,64 @@ TEST_CASE("held connection: every attempt after an open connection ended is a re
   connection.onClosed(at(60s), 0);
   CHECK(h.observer->attempts == 3);  // the attempts count one more than the reconnects: the first
   CHECK(h.observer->reconnects == 2);
+}
+
+TEST_CASE("held connection: a lookup the host still runs at connect_timeout is abandoned as stage dns",
+          "[unit]") {
+  Harness h(spec());
+  h.transport.looks_up = true;
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  CHECK(connection.resolving());
+  CHECK(connection.phase() == HeldConnection::Phase::connecting);
+  CHECK(h.observer->failures.empty());  // no transport yet is not a refusal
+  REQUIRE(h.transport.wake == at(5s));
+  connection.onDeadline(at(5s), 0ms);
+  CHECK(h.transport.aborts == 1);  // the host forgets the lookup
+  CHECK_FALSE(connection.resolving());
+  // No transport will report the end: the attempt fails at once, and retries later.
+  REQUIRE(h.observer->failures.size() == 1);
+  CHECK(h.observer->failures[0].stage == FailureStage::dns);
+  CHECK(h.observer->failures[0].detail == "the name did not resolve within connect_timeout");
+  CHECK(connection.phase() == HeldConnection::Phase::waiting);
+  REQUIRE(h.transport.wake);
+  CHECK(*h.transport.wake > at(5s));
+}
+
+TEST_CASE("held connection: the host's lookup time is the DNS phase, not the handover's", "[unit]") {
+  Harness h(spec());
+  h.transport.looks_up = true;
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onResolved(300ms);
+  connection.transportSlot() = h.transport.handle;
+  connection.onTcpConnecting();
+  connection.onTcpConnected();
+  connection.onHandshakeRequestSent();
+  ConnectionTrace trace;
+  trace.dns = ConnectionTrace::Dns::resolved;
+  trace.dns_time = 5us;  // libwebsockets timed the handover of the answer
+  trace.tcp_time = 2ms;
+  trace.upgrade_time = 3ms;
+  connection.onConnectionTrace(trace);
+  connection.onEstablished(at(310ms), "");
+  REQUIRE(h.observer->phases.size() == 1);
+  REQUIRE_FALSE(h.observer->phases[0].completed.empty());
+  CHECK(h.observer->phases[0].completed[0] == std::pair{HandshakePhase::dns, Duration(300ms)});
+}
+
+TEST_CASE("held connection: a lookup the host reports failed is stage dns", "[unit]") {
+  Harness h(spec());
+  h.transport.looks_up = true;
+  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
+  connection.begin(at(0s));
+  connection.onResolved(20ms);
+  ConnectionTrace trace;
+  trace.dns = ConnectionTrace::Dns::no_result;
+  trace.dns_time = 20ms;
+  connection.onConnectionTrace(trace);
+  connection.onConnectError(at(20ms), "DNS lookup failed: Name or service not known", 0);
+  REQUIRE(h.observer->failures.size() == 1);
+  CHECK(h.observer->failures[0].stage == FailureStage::dns);
+  CHECK(h.transport.aborts == 0);
 }
