@@ -10,9 +10,13 @@
 #include <malloc.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <ctime>
 
 #include <algorithm>
 #include <atomic>
@@ -56,6 +60,44 @@ constexpr lws_usec_t kTrimDelayUs = 500 * 1000;
 
 // lws_now_usecs() reads CLOCK_MONOTONIC, the clock of steady_clock.
 TimePoint monotonicNow() { return TimePoint(std::chrono::microseconds(lws_now_usecs())); }
+
+// When what libwebsockets just handed over reached this host: the kernel's
+// software receive stamp of the read that brought it (SO_TIMESTAMPNS, turned
+// on for plain ws:// connections at the upgrade; a patch of ours makes lws
+// keep it, scripts/debian-source/libwebsockets-rx-kernel-stamp.patch), not
+// the later moment the callback runs: a pong that waited in the socket while
+// the service thread was busy is not counted as the server's time. The stamp
+// is on CLOCK_REALTIME; it is moved to the monotonic clock by its age. Else
+// (TLS reads go through OpenSSL, or no stamp yet) `now`.
+TimePoint receivedAt(lws* wsi, TimePoint now) {
+#if defined(LWS_HAS_RX_KERNEL_STAMP)
+  const std::int64_t stamp_ns = lws_get_rx_kernel_stamp_ns(wsi);
+  if (stamp_ns <= 0) return now;
+  timespec real{};
+  clock_gettime(CLOCK_REALTIME, &real);
+  const std::int64_t age_ns = std::int64_t{real.tv_sec} * 1000000000 + real.tv_nsec - stamp_ns;
+  // Not from the future, and not from a read long gone (a clock step).
+  if (age_ns < 0 || age_ns > 1000000000) return now;
+  timespec mono{};
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  return TimePoint(std::chrono::nanoseconds(std::int64_t{mono.tv_sec} * 1000000000 + mono.tv_nsec - age_ns));
+#else
+  static_cast<void>(wsi);
+  return now;
+#endif
+}
+
+// Turns on the kernel's receive stamps for a plain connection's socket.
+void stampReceives(lws* wsi) {
+#if defined(LWS_HAS_RX_KERNEL_STAMP)
+  if (lws_is_ssl(wsi)) return;
+  const lws_sockfd_type fd = lws_get_socket_fd(wsi);
+  const int on = 1;
+  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+#else
+  static_cast<void>(wsi);
+#endif
+}
 
 int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len);
 
@@ -143,6 +185,7 @@ struct Engine::Impl final : ConnectionHost {
     Impl* impl;
   } timer{};
   std::optional<TimePoint> timer_armed_for;
+  bool in_timer = false;  // onTimer is running: it arms the timer when done
   // Frames are written from here: libwebsockets wants LWS_PRE bytes of room
   // before the payload. Service thread only.
   std::vector<unsigned char> write_buffer;
@@ -212,8 +255,13 @@ struct Engine::Impl final : ConnectionHost {
   void onTimer();
   static void timerFired(lws_sorted_usec_list_t* sul);
 #if defined(LWS_WITH_LIBEV)
-  ev_timer deadline_timer{};
-  static void deadlineTimerFired(struct ev_loop*, ev_timer* watcher, int);
+  // The deadline timer is a timerfd, to the nanosecond: libev's own timers
+  // wait in epoll_wait's whole milliseconds (rounded up), so a wake-up came
+  // up to a millisecond late and sent every heartbeat due meanwhile in one
+  // burst, which the server then answered one after another (issue 9).
+  int deadline_fd = -1;
+  ev_io deadline_watcher{};
+  static void deadlineTimerFired(struct ev_loop*, ev_io* watcher, int);
   std::optional<TimePoint> serveLibraryTimers(TimePoint now);
 #endif
 
@@ -331,11 +379,12 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
         connection->target()->observer->onTlsSession(tls->version, tls->cipher, tls->earliest_not_after);
       }
       take_trace();
+      stampReceives(wsi);
       connection->onEstablished(now, {});
       return 0;
     }
     case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
-      connection->onPong(std::string_view(static_cast<const char*>(in), len), now);
+      connection->onPong(std::string_view(static_cast<const char*>(in), len), receivedAt(wsi, now));
       return 0;
     case LWS_CALLBACK_CLIENT_RECEIVE:
       // first/final per piece: libwebsockets hands a frame over in chunks
@@ -528,7 +577,8 @@ std::optional<TcpPathStats> Engine::Impl::tcpStats(HeldConnection& connection) {
 
 void Engine::Impl::wakeAt(DeadlineQueue::Key key, TimePoint when) {
   deadlines.schedule(key, when);
-  if (!timer_armed_for || when < *timer_armed_for) armTimer();
+  // Inside onTimer the timer is armed once, at its end.
+  if (!in_timer && (!timer_armed_for || when < *timer_armed_for)) armTimer();
 }
 
 void Engine::Impl::armTimer(std::optional<TimePoint> also_at) {
@@ -536,11 +586,15 @@ void Engine::Impl::armTimer(std::optional<TimePoint> also_at) {
   if (also_at && (!next || *also_at < *next)) next = also_at;
   timer_armed_for = next;
 #if defined(LWS_WITH_LIBEV)
-  ev_timer_stop(loop, &deadline_timer);
-  if (!next) return;
-  const Duration delay = std::max(Duration::zero(), *next - monotonicNow());
-  ev_timer_set(&deadline_timer, std::chrono::duration<double>(delay).count(), 0.0);
-  ev_timer_start(loop, &deadline_timer);
+  // Absolute, on CLOCK_MONOTONIC (the clock of TimePoint); a time already
+  // past fires at once. All zero disarms.
+  itimerspec when{};
+  if (next) {
+    const auto ns = std::max<std::int64_t>(1, std::chrono::duration_cast<Duration>(next->time_since_epoch()).count());
+    when.it_value.tv_sec = static_cast<time_t>(ns / 1000000000);
+    when.it_value.tv_nsec = static_cast<long>(ns % 1000000000);
+  }
+  timerfd_settime(deadline_fd, TFD_TIMER_ABSTIME, &when, nullptr);
 #else
   if (!next) {
     lws_sul_cancel(&timer.sul);
@@ -555,7 +609,9 @@ void Engine::Impl::armTimer(std::optional<TimePoint> also_at) {
 void Engine::Impl::timerFired(lws_sorted_usec_list_t* sul) { reinterpret_cast<TimerHook*>(sul)->impl->onTimer(); }
 
 #if defined(LWS_WITH_LIBEV)
-void Engine::Impl::deadlineTimerFired(struct ev_loop*, ev_timer* watcher, int) {
+void Engine::Impl::deadlineTimerFired(struct ev_loop*, ev_io* watcher, int) {
+  std::uint64_t expirations = 0;
+  if (::read(watcher->fd, &expirations, sizeof expirations) < 0 && errno == EAGAIN) return;  // re-armed meanwhile
   static_cast<Impl*>(watcher->data)->onTimer();
 }
 
@@ -573,6 +629,7 @@ std::optional<TimePoint> Engine::Impl::serveLibraryTimers(TimePoint now) {
 
 void Engine::Impl::onTimer() {
   timer_armed_for.reset();
+  in_timer = true;
   const TimePoint now = monotonicNow();
 #if defined(LWS_WITH_LIBEV)
   serveLibraryTimers(now);
@@ -589,7 +646,8 @@ void Engine::Impl::onTimer() {
   // Again: what the deadlines just did (a kill, a connect) may be due now.
   library_next = serveLibraryTimers(monotonicNow());
 #endif
-  if (!timer_armed_for || (library_next && *library_next < *timer_armed_for)) armTimer(library_next);
+  in_timer = false;
+  armTimer(library_next);
 }
 
 bool Engine::Impl::admitAttempt(DeadlineQueue::Key key) {
@@ -807,13 +865,27 @@ bool Engine::start(std::string* error) {
   void* foreign_loops[] = {impl_->loop};
   info.options |= LWS_SERVER_OPTION_LIBEV;
   info.foreign_loops = foreign_loops;
-  ev_timer_init(&impl_->deadline_timer, &Impl::deadlineTimerFired, 0.0, 0.0);
-  impl_->deadline_timer.data = impl_.get();
+  impl_->deadline_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (impl_->deadline_fd < 0) {
+    if (error) *error = std::string("cannot create the deadline timer: ") + std::strerror(errno);
+    ev_loop_destroy(impl_->loop);
+    impl_->loop = nullptr;
+    return false;
+  }
+  ev_io_init(&impl_->deadline_watcher, &Impl::deadlineTimerFired, impl_->deadline_fd, EV_READ);
+  impl_->deadline_watcher.data = impl_.get();
+  // Below libwebsockets' sockets: of what one epoll_wait returned, the pongs
+  // already waiting are read (and stamped) before the due pings are written.
+  ev_set_priority(&impl_->deadline_watcher, EV_MINPRI);
+  ev_io_start(impl_->loop, &impl_->deadline_watcher);
 #endif
   impl_->context = lws_create_context(&info);
   if (!impl_->context) {
     if (error) *error = "cannot create the libwebsockets context";
 #if defined(LWS_WITH_LIBEV)
+    ev_io_stop(impl_->loop, &impl_->deadline_watcher);
+    ::close(impl_->deadline_fd);
+    impl_->deadline_fd = -1;
     ev_loop_destroy(impl_->loop);
     impl_->loop = nullptr;
 #endif
@@ -867,7 +939,9 @@ void Engine::shutdown(Duration grace) {
   lws_context_destroy(impl.context);
   impl.context = nullptr;
 #if defined(LWS_WITH_LIBEV)
-  ev_timer_stop(impl.loop, &impl.deadline_timer);
+  ev_io_stop(impl.loop, &impl.deadline_watcher);
+  ::close(impl.deadline_fd);
+  impl.deadline_fd = -1;
   ev_loop_destroy(impl.loop);
   impl.loop = nullptr;
 #endif
@@ -891,5 +965,13 @@ std::vector<TargetStatus> Engine::status() {
 }
 
 std::string Engine::libraryVersion() { return lws_get_library_version(); }
+
+bool Engine::kernelReceiveStamps() {
+#if defined(LWS_HAS_RX_KERNEL_STAMP)
+  return true;
+#else
+  return false;
+#endif
+}
 
 }  // namespace wsprobe

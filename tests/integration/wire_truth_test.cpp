@@ -371,10 +371,13 @@ TEST_CASE("wire truth: the RTT wsprobe reports is the ping-to-pong gap on the wi
       CHECK(differences[i] >= -2e-6);
       CHECK(differences[i] < 0.5);
     }
-    // Within 50 us of the wire's mean is not asserted: the receive time is
-    // read when the service thread wakes for the pong, and a wake-up on this
-    // 2-core VM takes 30 to 150 us, more under load (the test prints the
-    // figures).
+    // Within 50 us of the wire's mean is printed, not asserted: with the
+    // kernel's receive stamp the service thread's wake-up for the pong is
+    // out of the figure, but the send side (clock read, lws_write, send()
+    // to the loopback) still measured +60-70 us at load 12 on this 2-core
+    // VM (the test prints the figures, and whether the stamp is in use).
+    std::printf("wire truth %s: kernel receive stamps %s\n", name.c_str(),
+                Engine::kernelReceiveStamps() ? "in use" : "not available");
   }
 }
 
