@@ -273,25 +273,33 @@ double median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
+// What both tests stand on: a test endpoint that tshark watches on loopback,
+// the metrics and event log the targets' reporters write to, and a running
+// engine.
+struct WireBench {
+  WireBench() {
+    REQUIRE(capture.waitUntilCapturing(20s));
+    REQUIRE(engine.start(nullptr));
+  }
+  endpoints::MisbehavingEndpoint server{endpoints::EndpointBehaviour{}};
+  WireCapture capture{server.port()};
+  prometheus::Registry registry;
+  MetricFamilies families{registry};
+  EventLog events;
+  Engine engine;  // last: it stops before what its reporters write to goes
+};
+
 }  // namespace
 
 TEST_CASE("wire truth: the RTT wsprobe reports is the ping-to-pong gap on the wire", "[integration]") {
   if (!haveProgram("tshark")) FAIL("tshark is not installed (scripts/setup.sh installs it)");
-  endpoints::MisbehavingEndpoint server({});
-  WireCapture capture(server.port());
-  REQUIRE(capture.waitUntilCapturing(20s));
-
-  prometheus::Registry registry;
-  MetricFamilies families(registry);
-  EventLog events;
+  WireBench bench;
   const std::vector<std::string> names = {"a", "b", "c"};
   std::map<std::string, std::shared_ptr<RecordingReporter>> reporters;
-  Engine engine;
-  REQUIRE(engine.start(nullptr));
   for (const auto& name : names) {
-    const TargetSpec spec = pingingTarget(name, server.url("/" + name));
-    reporters[name] = std::make_shared<RecordingReporter>(families, spec, events);
-    engine.addTarget(spec, reporters[name]);
+    const TargetSpec spec = pingingTarget(name, bench.server.url("/" + name));
+    reporters[name] = std::make_shared<RecordingReporter>(bench.families, spec, bench.events);
+    bench.engine.addTarget(spec, reporters[name]);
   }
   constexpr std::size_t kPings = 30;
   const bool enough = waitFor(
@@ -302,21 +310,21 @@ TEST_CASE("wire truth: the RTT wsprobe reports is the ping-to-pong gap on the wi
       30s);
   // Closes every connection (1001): its close frame is the last thing the
   // capture has to show.
-  engine.shutdown(2s);
+  bench.engine.shutdown(2s);
   REQUIRE(enough);
   REQUIRE(waitFor(
       [&] {
         int closed = 0;
-        for (const auto& [port, both] : capture.streams()) {
+        for (const auto& [port, both] : bench.capture.streams()) {
           for (const auto& frame : both[0].frames) closed += frame.opcode == 0x8;
         }
         return closed >= static_cast<int>(names.size());
       },
       20s));
-  capture.stop();
+  bench.capture.stop();
 
   std::map<std::string, std::array<WireStream, 2>> by_target;
-  for (auto& [port, both] : capture.streams()) {
+  for (auto& [port, both] : bench.capture.streams()) {
     const std::string path = requestPath(both[0].http_head);
     if (path.size() > 1) by_target[path.substr(1)] = both;
   }
@@ -337,7 +345,7 @@ TEST_CASE("wire truth: the RTT wsprobe reports is the ping-to-pong gap on the wi
       wire_rtts.push_back(frame.at - ping->second);
     }
     const std::vector<double> reported = reporters[name]->rtts();
-    const Sample metric = collect(registry, "wsprobe_ping_rtt_seconds", {{"target", name}});
+    const Sample metric = collect(bench.registry, "wsprobe_ping_rtt_seconds", {{"target", name}});
     // Every pong on the wire is counted once, and nothing else is.
     REQUIRE(reported.size() == wire_rtts.size());
     REQUIRE(metric.count == static_cast<double>(wire_rtts.size()));
@@ -383,35 +391,29 @@ TEST_CASE("wire truth: the RTT wsprobe reports is the ping-to-pong gap on the wi
 
 TEST_CASE("wire truth: every close frame the server sends is counted under its own code", "[integration]") {
   if (!haveProgram("tshark")) FAIL("tshark is not installed (scripts/setup.sh installs it)");
-  endpoints::MisbehavingEndpoint server({});
-  WireCapture capture(server.port());
-  REQUIRE(capture.waitUntilCapturing(20s));
-
-  prometheus::Registry registry;
-  MetricFamilies families(registry);
-  EventLog events;
-  TargetSpec spec = pingingTarget("closed", server.url("/"));
+  WireBench bench;
+  TargetSpec spec = pingingTarget("closed", bench.server.url("/"));
   spec.connections = 2;
-  auto reporter = std::make_shared<RecordingReporter>(families, spec, events);
-  Engine engine;
-  REQUIRE(engine.start(nullptr));
-  engine.addTarget(spec, reporter);
+  auto reporter = std::make_shared<RecordingReporter>(bench.families, spec, bench.events);
+  bench.engine.addTarget(spec, reporter);
 
   const std::vector<int> codes = {1000, 1001, 1011, 1012, 1013, 4000, 4999};
   auto counted = [&](int code) {
-    return collect(registry, "wsprobe_disconnects_total", {{"target", "closed"}, {"code", std::to_string(code)}}).sum;
+    return collect(bench.registry, "wsprobe_disconnects_total",
+                   {{"target", "closed"}, {"code", std::to_string(code)}})
+        .sum;
   };
   for (const int code : codes) {
     INFO("close code " << code);
-    REQUIRE(waitFor([&] { return reporter->open == 2 && server.openConnections() == 2; }, 20s));
-    server.closeOpenConnections(code, "wire truth");
+    REQUIRE(waitFor([&] { return reporter->open == 2 && bench.server.openConnections() == 2; }, 20s));
+    bench.server.closeOpenConnections(code, "wire truth");
     REQUIRE(waitFor([&] { return counted(code) >= 2; }, 20s));
   }
   REQUIRE(waitFor([&] { return reporter->open == 2; }, 20s));
   // Nothing closes now: the counts are final before the agent's own closes.
   std::map<int, double> metric_counts;
   double metric_total = 0;
-  for (const auto& family : registry.Collect()) {
+  for (const auto& family : bench.registry.Collect()) {
     if (family.name != "wsprobe_disconnects_total") continue;
     for (const auto& metric : family.metric) {
       for (const auto& label : metric.label) {
@@ -425,7 +427,7 @@ TEST_CASE("wire truth: every close frame the server sends is counted under its o
       [&] {
         wire_counts.clear();
         double total = 0;
-        for (const auto& [port, both] : capture.streams()) {
+        for (const auto& [port, both] : bench.capture.streams()) {
           for (const auto& frame : both[1].frames) {
             if (frame.opcode != 0x8 || frame.payload.size() < 2) continue;
             const int code = (static_cast<unsigned char>(frame.payload[0]) << 8) |
@@ -437,8 +439,8 @@ TEST_CASE("wire truth: every close frame the server sends is counted under its o
         return total >= metric_total;
       },
       20s));
-  engine.shutdown(2s);
-  capture.stop();
+  bench.engine.shutdown(2s);
+  bench.capture.stop();
   CHECK(wire_counts == metric_counts);
   for (const int code : codes) CHECK(wire_counts[code] == 2);
 }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <optional>
 
 #include "probes/heartbeat_schedule.h"
 #include "probes/held_connection.h"
@@ -151,9 +152,22 @@ struct Harness {
       : observer(std::make_shared<RecordingObserver>()), target(std::move(spec), observer) {
     if (protocol) target.protocol = protocol;
   }
+  // The target's heartbeat connection, begun (its TCP connect asked for) at `start`.
+  HeldConnection& begin(TimePoint start = at(0s)) {
+    connection.emplace(target, ConnectionMode::heartbeat, 0, 0, transport);
+    connection->begin(start);
+    return *connection;
+  }
+  // The same, begun at 0 and upgraded (its 101 read) at `upgraded`.
+  HeldConnection& open(TimePoint upgraded) {
+    begin().onEstablished(upgraded, "");
+    return *connection;
+  }
+
   std::shared_ptr<RecordingObserver> observer;
   ProbedTarget target;
   FakeTransport transport;
+  std::optional<HeldConnection> connection;  // last: it refers to the members above
 };
 
 TargetSpec spec(std::string protocol = "raw") {
@@ -172,8 +186,7 @@ TargetSpec spec(std::string protocol = "raw") {
 
 TEST_CASE("held connection: raw opens at 101, pings on its phase, measures the pong", "[unit]") {
   Harness h(spec());
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(100s));
+  HeldConnection& connection = h.begin(at(100s));
   CHECK(h.transport.connects == 1);
   connection.onEstablished(at(100s + 20ms), "");
   CHECK(connection.phase() == HeldConnection::Phase::open);
@@ -212,9 +225,7 @@ TEST_CASE("held connection: connections of one target ping on phases an even sha
 
 TEST_CASE("held connection: a missing pong ends it as 1006 pong_timeout", "[unit]") {
   Harness h(spec());
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
-  connection.onEstablished(at(0s), "");
+  HeldConnection& connection = h.open(at(0s));
   const TimePoint ping_at = *h.transport.wake;
   connection.onDeadline(ping_at, 0ms);
   h.transport.drain(connection, ping_at);
@@ -228,9 +239,7 @@ TEST_CASE("held connection: a missing pong ends it as 1006 pong_timeout", "[unit
 
 TEST_CASE("held connection: open only when the application session is ready", "[unit]") {
   Harness h(spec("greeting"), &kGreeting);
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
-  connection.onEstablished(at(30ms), "");
+  HeldConnection& connection = h.open(at(30ms));
   CHECK(connection.phase() == HeldConnection::Phase::session);
   CHECK(h.observer->open[ConnectionMode::heartbeat] == 0);
   h.transport.drain(connection, at(30ms));
@@ -246,9 +255,7 @@ TEST_CASE("held connection: open only when the application session is ready", "[
 
 TEST_CASE("held connection: a refused session is a failure at stage session, then a retry", "[unit]") {
   Harness h(spec("greeting"), &kGreeting);
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
-  connection.onEstablished(at(10ms), "");
+  HeldConnection& connection = h.open(at(10ms));
   connection.onData("denied", MessageKind::text, true, true, at(20ms));
   REQUIRE(h.observer->failures.size() == 1);
   CHECK(h.observer->failures[0].stage == FailureStage::session);
@@ -265,9 +272,7 @@ TEST_CASE("held connection: a refused session is a failure at stage session, the
 TEST_CASE("held connection: the server closing during the session handshake is a session failure with its code",
           "[unit]") {
   Harness h(spec("greeting"), &kGreeting);
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
-  connection.onEstablished(at(10ms), "");
+  HeldConnection& connection = h.open(at(10ms));
   unsigned char close_4408[] = {0x11, 0x38, 'i', 'n', 'i', 't'};
   connection.onPeerClose(close_4408, sizeof close_4408);
   connection.onClosed(at(3s), 0);
@@ -281,8 +286,7 @@ TEST_CASE("held connection: a deadline reached before TCP began is stage dns, af
   const bool resolving = GENERATE(true, false);
   INFO("still resolving: " << resolving);
   Harness h(spec());
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
+  HeldConnection& connection = h.begin();
   if (!resolving) connection.onTcpConnecting();
   REQUIRE(h.transport.wake == at(5s));
   connection.onDeadline(at(5s), 0ms);
@@ -295,9 +299,7 @@ TEST_CASE("held connection: a deadline reached before TCP began is stage dns, af
 
 TEST_CASE("held connection: a close frame with an invalid code is a protocol_error, answered with 1002", "[unit]") {
   Harness h(spec());
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
-  connection.onEstablished(at(10ms), "");
+  HeldConnection& connection = h.open(at(10ms));
   unsigned char close_5000[] = {0x13, 0x88, 'b', 'y', 'e'};  // 5000: no peer may send it
   connection.onPeerClose(close_5000, sizeof close_5000);
   // The payload libwebsockets echoes now carries 1002.
@@ -327,9 +329,7 @@ TEST_CASE(
   Harness h(spec());
   const int code = GENERATE(999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535);
   INFO("code on the wire " << code);
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
-  connection.onEstablished(at(10ms), "");
+  HeldConnection& connection = h.open(at(10ms));
   unsigned char payload[] = {static_cast<unsigned char>(code >> 8), static_cast<unsigned char>(code & 0xff),
                              'x'};
   connection.onPeerClose(payload, sizeof payload);
@@ -353,9 +353,7 @@ TEST_CASE(
 
 TEST_CASE("held connection: no session within connect_timeout is a session timeout", "[unit]") {
   Harness h(spec("greeting"), &kGreeting);
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
-  connection.onEstablished(at(10ms), "");
+  HeldConnection& connection = h.open(at(10ms));
   REQUIRE(h.transport.wake == at(5s));
   connection.onDeadline(at(5s), 0ms);
   REQUIRE(h.observer->failures.size() == 1);
@@ -367,9 +365,7 @@ TEST_CASE("held connection: data that stops flowing ends it as stale, gaps are o
   watched.message_timeout = 5s;
   watched.ping_interval = 1h;  // keep heartbeats out of the way
   Harness h(watched);
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
-  connection.onEstablished(at(0s), "");
+  HeldConnection& connection = h.open(at(0s));
   connection.onData("tick", MessageKind::text, true, true, at(1s));
   connection.onData("tick", MessageKind::text, true, true, at(3s));
   CHECK(h.observer->gaps == std::vector<Duration>{2s});
@@ -388,9 +384,7 @@ TEST_CASE("held connection: data that stops flowing ends it as stale, gaps are o
 TEST_CASE("held connection: invalid UTF-8 in a text message fails it with 1007", "[unit]") {
   for (const std::string& bad : {std::string("\xC3\x28"), std::string("ok\xED\xA0\x80"), std::string("\xC3")}) {
     Harness h(spec());
-    HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-    connection.begin(at(0s));
-    connection.onEstablished(at(0s), "");
+    HeldConnection& connection = h.open(at(0s));
     connection.onData(bad, MessageKind::text, true, true, at(1s));
     REQUIRE(h.observer->ends.size() == 1);
     CHECK(h.observer->ends[0].code == 1007);
@@ -398,9 +392,7 @@ TEST_CASE("held connection: invalid UTF-8 in a text message fails it with 1007",
   }
   // Split across pieces, valid text stays valid; binary is not checked.
   Harness h(spec());
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
-  connection.onEstablished(at(0s), "");
+  HeldConnection& connection = h.open(at(0s));
   connection.onData("caf\xC3", MessageKind::text, true, false, at(1s));
   connection.onData("\xA9", MessageKind::text, false, true, at(1s));
   connection.onData("\xC3\x28", MessageKind::binary, true, true, at(1s));
@@ -410,9 +402,7 @@ TEST_CASE("held connection: invalid UTF-8 in a text message fails it with 1007",
 TEST_CASE("held connection: auto opens a silent server as raw and says so once", "[unit]") {
   Harness h(spec("auto"));
   REQUIRE(h.target.protocol == nullptr);
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
-  connection.onEstablished(at(10ms), "");
+  HeldConnection& connection = h.open(at(10ms));
   CHECK(connection.phase() == HeldConnection::Phase::open);
   CHECK(h.observer->detected.empty());
   connection.onDeadline(at(10ms) + 2s, 0ms);
@@ -422,9 +412,7 @@ TEST_CASE("held connection: auto opens a silent server as raw and says so once",
 
 TEST_CASE("held connection: an in-band end of the session is counted with the code it asked for", "[unit]") {
   Harness h(spec("greeting"), &kGreeting);
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
-  connection.onEstablished(at(10ms), "");
+  HeldConnection& connection = h.open(at(10ms));
   connection.onData("welcome", MessageKind::text, true, true, at(20ms));
   connection.onData("bye", MessageKind::text, true, true, at(5s));
   REQUIRE(h.observer->ends.size() == 1);
@@ -435,9 +423,7 @@ TEST_CASE("held connection: an in-band end of the session is counted with the co
 
 TEST_CASE("held connection: a wake-up within the slack before a ping sends it once, not twice", "[unit]") {
   Harness h(spec());
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
-  connection.onEstablished(at(0s), "");
+  HeldConnection& connection = h.open(at(0s));
   const TimePoint ping_at = *h.transport.wake;
   // Woken 1 ms early with 1 ms of slack: the ping goes now, the next one a whole interval later.
   connection.onDeadline(ping_at - 1ms, 1ms);
@@ -450,9 +436,7 @@ TEST_CASE("held connection: a wake-up within the slack before a ping sends it on
 TEST_CASE("held connection: with nothing buffered a due ping is written at once, stamped as it is written",
           "[unit]") {
   Harness h(spec());
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
-  connection.onEstablished(at(0s), "");
+  HeldConnection& connection = h.open(at(0s));
   const TimePoint ping_at = *h.transport.wake;
   h.transport.writable_now = true;
   h.transport.send_time = ping_at + 40us;
@@ -470,9 +454,7 @@ TEST_CASE("held connection: with nothing buffered a due ping is written at once,
 TEST_CASE("held connection: a ping waits for the writable callback when the transport is busy or a close came in",
           "[unit]") {
   Harness h(spec());
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
-  connection.onEstablished(at(0s), "");
+  HeldConnection& connection = h.open(at(0s));
   const TimePoint ping_at = *h.transport.wake;
   h.transport.writable_requests = 0;
   connection.onDeadline(ping_at, 0ms);  // writable_now is false: something is buffered
@@ -526,9 +508,7 @@ const ProtocolEntry kSelfTouching{
 TEST_CASE("held connection: a codec that refuses its session from inside its own call is freed after it returns",
           "[unit]") {
   Harness h(spec("self-touching"), &kSelfTouching);
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
-  connection.onEstablished(at(10ms), "");
+  HeldConnection& connection = h.open(at(10ms));
   REQUIRE(*kSelfTouchingAlive == 1);
   connection.onData("no", MessageKind::text, true, true, at(20ms));
   CHECK(SelfTouchingSession::alive_during_call == 1);
@@ -539,8 +519,7 @@ TEST_CASE("held connection: a codec that refuses its session from inside its own
 
 TEST_CASE("held connection: the phases of the handshake that opened are reported at the 101", "[unit]") {
   Harness h(spec());
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
+  HeldConnection& connection = h.begin();
   connection.onTcpConnecting();
   connection.onTcpConnected();
   connection.onHandshakeRequestSent();
@@ -583,8 +562,7 @@ TEST_CASE("held connection: a failed attempt's stage is the phase it reached, re
   TargetSpec target = spec();
   target.url.secure = c.secure;
   Harness h(target);
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
+  HeldConnection& connection = h.begin();
   if (c.marks >= 1) connection.onTcpConnecting();
   if (c.marks >= 2) connection.onTcpConnected();
   if (c.marks >= 3) connection.onHandshakeRequestSent();
@@ -609,8 +587,7 @@ TEST_CASE("held connection: a failed attempt's stage is the phase it reached, re
 TEST_CASE("held connection: connect_timeout ends an attempt at stage timeout, naming the phase it was in",
           "[unit]") {
   Harness h(spec());
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
+  HeldConnection& connection = h.begin();
   connection.onTcpConnecting();
   connection.onDeadline(at(5s), 0ms);
   CHECK(h.transport.aborts == 1);
@@ -650,9 +627,7 @@ TEST_CASE("held connection: failed attempts are retried after the backoff, growi
 TEST_CASE("held connection: every attempt after an open connection ended is a reconnect, failed ones too",
           "[unit]") {
   Harness h(spec());
-  HeldConnection connection(h.target, ConnectionMode::heartbeat, 0, 0, h.transport);
-  connection.begin(at(0s));
-  connection.onEstablished(at(10ms), "");
+  HeldConnection& connection = h.open(at(10ms));
   CHECK(h.observer->reconnects == 0);
   connection.onClosed(at(1s), 0);  // dropped
   connection.onDeadline(*h.transport.wake, 0ms);
