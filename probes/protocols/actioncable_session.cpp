@@ -145,9 +145,7 @@ const ProtocolEntry& actionCableProtocol() {
       .subprotocols = kSubprotocols,
       .takes_subscribe = true,
       .check_session_value = nullptr,
-      .make = [](const SessionSettings& settings) -> std::unique_ptr<SessionProtocol> {
-        return std::make_unique<ActionCableSession>(settings);
-      },
+      .make = makeCodec<ActionCableSession>,
   };
   return entry;
 }

@@ -259,10 +259,7 @@ const ProtocolEntry &graphqlWsProtocol() {
       .subprotocols = kSubprotocols,
       .takes_subscribe = true,
       .check_session_value = checkSessionValue,
-      .make = [](const SessionSettings &settings)
-          -> std::unique_ptr<SessionProtocol> {
-        return std::make_unique<GraphqlWsSession>(settings);
-      },
+      .make = makeCodec<GraphqlWsSession>,
   };
   return entry;
 }

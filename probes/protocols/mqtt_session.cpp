@@ -646,9 +646,7 @@ const ProtocolEntry& mqttProtocol() {
       .subprotocols = kSubprotocols,
       .takes_subscribe = true,
       .check_session_value = checkMqttSessionValue,
-      .make = [](const SessionSettings& settings) -> std::unique_ptr<SessionProtocol> {
-        return std::make_unique<MqttSession>(settings);
-      },
+      .make = makeCodec<MqttSession>,
   };
   return entry;
 }

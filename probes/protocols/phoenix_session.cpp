@@ -320,9 +320,7 @@ const ProtocolEntry& phoenixProtocol() {
       .subprotocols = {},
       .takes_subscribe = true,
       .check_session_value = checkSessionValue,
-      .make = [](const SessionSettings& settings) -> std::unique_ptr<SessionProtocol> {
-        return std::make_unique<PhoenixSession>(settings);
-      },
+      .make = makeCodec<PhoenixSession>,
   };
   return entry;
 }

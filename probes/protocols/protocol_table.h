@@ -29,6 +29,12 @@ struct ProtocolEntry {
   std::unique_ptr<SessionProtocol> (*make)(const SessionSettings& settings) = nullptr;
 };
 
+// ProtocolEntry::make for a codec constructed from the settings alone.
+template <typename Codec>
+std::unique_ptr<SessionProtocol> makeCodec(const SessionSettings& settings) {
+  return std::make_unique<Codec>(settings);
+}
+
 // Every protocol but "auto", in a fixed order.
 std::span<const ProtocolEntry> protocolTable();
 // The entry named `name`, or nullptr ("auto" has none: see protocol_detection.h).

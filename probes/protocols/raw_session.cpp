@@ -32,9 +32,7 @@ const ProtocolEntry& rawProtocol() {
       .subprotocols = {},
       .takes_subscribe = true,
       .check_session_value = nullptr,
-      .make = [](const SessionSettings& settings) -> std::unique_ptr<SessionProtocol> {
-        return std::make_unique<RawSession>(settings);
-      },
+      .make = makeCodec<RawSession>,
   };
   return entry;
 }

@@ -348,9 +348,7 @@ const ProtocolEntry& signalrProtocol() {
       .subprotocols = {},
       .takes_subscribe = true,
       .check_session_value = checkSessionValue,
-      .make = [](const SessionSettings& settings) -> std::unique_ptr<SessionProtocol> {
-        return std::make_unique<SignalrSession>(settings);
-      },
+      .make = makeCodec<SignalrSession>,
   };
   return entry;
 }

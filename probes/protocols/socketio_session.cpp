@@ -436,9 +436,7 @@ const ProtocolEntry& socketioProtocol() {
       .subprotocols = {},
       .takes_subscribe = true,
       .check_session_value = checkSessionValue,
-      .make = [](const SessionSettings& settings) -> std::unique_ptr<SessionProtocol> {
-        return std::make_unique<SocketIoSession>(settings);
-      },
+      .make = makeCodec<SocketIoSession>,
   };
   return entry;
 }

@@ -92,9 +92,7 @@ const ProtocolEntry& sockjsProtocol() {
       .subprotocols = {},
       .takes_subscribe = true,
       .check_session_value = nullptr,
-      .make = [](const SessionSettings& settings) -> std::unique_ptr<SessionProtocol> {
-        return std::make_unique<SockJsSession>(settings);
-      },
+      .make = makeCodec<SockJsSession>,
   };
   return entry;
 }

@@ -344,10 +344,7 @@ const ProtocolEntry &stompProtocol() {
       .subprotocols = kSubprotocols,
       .takes_subscribe = true,
       .check_session_value = checkSessionValue,
-      .make = [](const SessionSettings &settings)
-          -> std::unique_ptr<SessionProtocol> {
-        return std::make_unique<StompSession>(settings);
-      },
+      .make = makeCodec<StompSession>,
   };
   return entry;
 }
