@@ -2,10 +2,7 @@
 // format, with the built binary where a process is the point.
 #include <catch2/catch.hpp>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -17,8 +14,7 @@
 #include "support/agent_under_test.h"
 #include "support/http_client.h"
 #include "support/scrape.h"
-
-extern char** environ;
+#include "support/wsprobe_binary.h"
 
 using namespace wsprobe;
 using namespace wsprobe::testing;
@@ -28,81 +24,11 @@ using endpoints::MisbehavingEndpoint;
 
 namespace {
 
-std::string readFile(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 void writeFile(const std::filesystem::path& path, const std::string& text) {
   const auto temporary = path.string() + ".tmp";
   std::ofstream(temporary) << text;
   std::filesystem::rename(temporary, path);
 }
-
-// A scratch directory, removed when the test ends.
-struct ScratchDirectory {
-  std::filesystem::path path;
-  ScratchDirectory() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "wsprobe-test-XXXXXX").string();
-    path = ::mkdtemp(pattern.data());
-  }
-  ~ScratchDirectory() { std::filesystem::remove_all(path); }
-};
-
-// The built wsprobe binary, its stdout and stderr going to files.
-class WsprobeProcess {
- public:
-  WsprobeProcess(const std::vector<std::string>& arguments, const std::filesystem::path& directory)
-      : stdout_path_(directory / "stdout.log"), stderr_path_(directory / "stderr.log") {
-    std::vector<std::string> argv_text = {WSPROBE_BINARY};
-    argv_text.insert(argv_text.end(), arguments.begin(), arguments.end());
-    std::vector<char*> argv;
-    for (auto& argument : argv_text) argv.push_back(argument.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, stdout_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int failed = posix_spawn(&pid_, WSPROBE_BINARY, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (failed) throw std::runtime_error("cannot start " + std::string(WSPROBE_BINARY));
-  }
-  ~WsprobeProcess() {
-    if (pid_ > 0 && !status_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  void signal(int number) const { ::kill(pid_, number); }
-  // The exit status once the process has ended within `timeout`.
-  std::optional<int> waitForExit(std::chrono::milliseconds timeout) {
-    waitFor(
-        [&] {
-          int status = 0;
-          if (::waitpid(pid_, &status, WNOHANG) == pid_) status_ = status;
-          return status_.has_value();
-        },
-        timeout);
-    if (!status_ || !WIFEXITED(*status_)) return std::nullopt;
-    return WEXITSTATUS(*status_);
-  }
-  std::string out() const { return readFile(stdout_path_); }
-  std::string err() const { return readFile(stderr_path_); }
-  // The port from "listening on ... (port N)".
-  int port() const {
-    const std::string log = err();
-    const auto at = log.find("(port ");
-    return at == std::string::npos ? 0 : std::stoi(log.substr(at + 6));
-  }
-
- private:
-  std::filesystem::path stdout_path_;
-  std::filesystem::path stderr_path_;
-  pid_t pid_ = -1;
-  std::optional<int> status_;
-};
 
 std::string fileConfig(const std::string& targets) {
   return "[web]\nlisten_address = \"127.0.0.1:0\"\n" + targets;
@@ -160,12 +86,13 @@ TEST_CASE("reload: unchanged targets keep their connection and counts, changed o
 
 TEST_CASE("the binary: SIGHUP reloads, SIGTERM closes every connection with 1001 and exits 0 in time",
           "[integration]") {
-  ScratchDirectory scratch;
+  TempDir scratch;
   MisbehavingEndpoint first(EndpointBehaviour{});
   MisbehavingEndpoint second(EndpointBehaviour{});
-  const auto config = scratch.path / "wsprobe.toml";
+  const auto config = std::filesystem::path(scratch.path()) / "wsprobe.toml";
   writeFile(config, fileConfig(targetBlock("first", first.url("/ws"), "connections = 2")));
-  WsprobeProcess wsprobe({"--config.file=" + config.string(), "--log.level=debug"}, scratch.path);
+  WsprobeBinary wsprobe({"--config.file=" + config.string(), "--log.level=debug"},
+                        scratch.file("wsprobe.log"));
   REQUIRE(first.waitUntil([&] { return first.openConnections() == 2; }, 10000ms));
   REQUIRE(waitFor([&] { return wsprobe.port() > 0; }, 5s));
   CHECK(httpGet(wsprobe.port(), "/-/ready").status == 200);
@@ -173,13 +100,13 @@ TEST_CASE("the binary: SIGHUP reloads, SIGTERM closes every connection with 1001
 
   writeFile(config, fileConfig(targetBlock("first", first.url("/ws"), "connections = 2") +
                                targetBlock("second", second.url("/ws"))));
-  wsprobe.signal(SIGHUP);
+  wsprobe.process().signal(SIGHUP);
   REQUIRE(second.waitUntil([&] { return second.openConnections() == 1; }, 10000ms));
   CHECK(first.upgradesCompleted() == 2);  // unchanged: not reconnected
 
   const auto stopping = std::chrono::steady_clock::now();
-  wsprobe.signal(SIGTERM);
-  const auto status = wsprobe.waitForExit(5s);
+  wsprobe.process().signal(SIGTERM);
+  const auto status = wsprobe.process().waitExit(5s);
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - stopping).count();
   REQUIRE(status);
   CHECK(*status == 0);
@@ -190,36 +117,36 @@ TEST_CASE("the binary: SIGHUP reloads, SIGTERM closes every connection with 1001
   CHECK(first.abnormalClosures() == 0);
   CHECK(second.abnormalClosures() == 0);
   // Every end is one info line with target, mode, code, cause, reason and lifetime.
-  const std::string log = wsprobe.err();
+  const std::string log = wsprobe.output();
   CHECK_THAT(log, Catch::Contains("info connection ended target=first mode=heartbeat code=1001 cause=agent reason="));
   CHECK_THAT(log, Catch::Contains("lifetime="));
   CHECK_THAT(log, Catch::Contains("configuration reloaded: 2 targets"));
 }
 
 TEST_CASE("the config check (--config.check) prints the verdict and exits 0 or 1", "[integration]") {
-  ScratchDirectory scratch;
-  const auto good = scratch.path / "good.toml";
-  const auto bad = scratch.path / "bad.toml";
+  TempDir scratch;
+  const auto good = std::filesystem::path(scratch.path()) / "good.toml";
+  const auto bad = std::filesystem::path(scratch.path()) / "bad.toml";
   writeFile(good, fileConfig(targetBlock("a", "ws://127.0.0.1:1/ws")));
   writeFile(bad, fileConfig("[[target]]\nname = \"a\"\nurl = \"ws://127.0.0.1:1/ws\"\nping_interval = \"5\"\n"));
   {
-    WsprobeProcess check({"--config.check", "--config.file=" + good.string()}, scratch.path);
-    CHECK(check.waitForExit(5s) == 0);
-    CHECK_THAT(check.out(), Catch::StartsWith("SUCCESS"));
+    WsprobeBinary check({"--config.check", "--config.file=" + good.string()}, scratch.file("check-good.log"));
+    CHECK(check.process().waitExit(5s) == 0);
+    CHECK_THAT(check.output(), Catch::StartsWith("SUCCESS"));
   }
   {
-    WsprobeProcess check({"--config.check", "--config.file=" + bad.string()}, scratch.path);
-    CHECK(check.waitForExit(5s) == 1);
-    CHECK_THAT(check.out(), Catch::Contains(bad.string() + ":6:17: key 'target[0].ping_interval'"));
+    WsprobeBinary check({"--config.check", "--config.file=" + bad.string()}, scratch.file("check-bad.log"));
+    CHECK(check.process().waitExit(5s) == 1);
+    CHECK_THAT(check.output(), Catch::Contains(bad.string() + ":6:17: key 'target[0].ping_interval'"));
   }
   {
-    WsprobeProcess usage({"--no-such-flag"}, scratch.path);
-    CHECK(usage.waitForExit(5s) == 2);
+    WsprobeBinary usage({"--no-such-flag"}, scratch.file("usage.log"));
+    CHECK(usage.process().waitExit(5s) == 2);
   }
   {
-    WsprobeProcess version({"--version"}, scratch.path);
-    CHECK(version.waitForExit(5s) == 0);
-    CHECK_THAT(version.out(), Catch::Contains("libwebsockets 4.3"));
+    WsprobeBinary version({"--version"}, scratch.file("version.log"));
+    CHECK(version.process().waitExit(5s) == 0);
+    CHECK_THAT(version.output(), Catch::Contains("libwebsockets 4.3"));
   }
 }
 
@@ -248,31 +175,31 @@ TEST_CASE("/metrics passes promtool check metrics and carries build and process 
     CHECK(sampleValue(text, name) > 0);
   }
 
-  ScratchDirectory scratch;
-  const auto exposition = scratch.path / "metrics.txt";
+  TempDir scratch;
+  const auto exposition = std::filesystem::path(scratch.path()) / "metrics.txt";
   std::ofstream(exposition) << text;
   const std::string command = "promtool check metrics < " + exposition.string() + " > " +
-                              (scratch.path / "promtool.txt").string() + " 2>&1";
+                              (std::filesystem::path(scratch.path()) / "promtool.txt").string() + " 2>&1";
   const int status = std::system(command.c_str());
-  INFO(readFile(scratch.path / "promtool.txt"));
+  INFO(readFile(std::filesystem::path(scratch.path()) / "promtool.txt"));
   CHECK(status == 0);
-  CHECK(readFile(scratch.path / "promtool.txt").empty());
+  CHECK(readFile(std::filesystem::path(scratch.path()) / "promtool.txt").empty());
 }
 
 TEST_CASE("a close reason from the server cannot forge log lines", "[integration]") {
-  ScratchDirectory scratch;
+  TempDir scratch;
   EndpointBehaviour forging;
   forging.close_after = 100ms;
   forging.close_codes = {4000};
   forging.close_reason = "bye\" lifetime=0s\ninfo connection ended target=forged";
   MisbehavingEndpoint server(forging);
-  const auto config = scratch.path / "wsprobe.toml";
+  const auto config = std::filesystem::path(scratch.path()) / "wsprobe.toml";
   writeFile(config, fileConfig(targetBlock("honest", server.url("/ws"))));
-  WsprobeProcess wsprobe({"--config.file=" + config.string()}, scratch.path);
-  REQUIRE(waitFor([&] { return wsprobe.err().find("code=4000") != std::string::npos; }, 10s));
-  wsprobe.signal(SIGTERM);
-  CHECK(wsprobe.waitForExit(5s) == 0);
-  const std::string log = wsprobe.err();
+  WsprobeBinary wsprobe({"--config.file=" + config.string()}, scratch.file("wsprobe.log"));
+  REQUIRE(waitFor([&] { return wsprobe.output().find("code=4000") != std::string::npos; }, 10s));
+  wsprobe.process().signal(SIGTERM);
+  CHECK(wsprobe.process().waitExit(5s) == 0);
+  const std::string log = wsprobe.output();
   CHECK_THAT(log, !Catch::Contains("\ninfo connection ended target=forged"));
   CHECK_THAT(log, Catch::Contains(R"(reason="bye\" lifetime=0s\ninfo connection ended target=forged" lifetime=)"));
 }

@@ -19,25 +19,17 @@ using namespace std::chrono_literals;
 NamespacedDaemon::NamespacedDaemon(const NetworkNamespace& ns, const std::string& config)
     : host_(ns.namespaceAddress()) {
   directory_.write("wsprobe.toml", config);
-  child_ = std::make_unique<ChildProcess>(
-      ns.exec({WSPROBE_BINARY, "--config.file=" + directory_.file("wsprobe.toml"),
-               "--web.listen-address=" + host_ + ":0", "--log.level=info"}),
-      std::vector<std::string>{}, directory_.file("wsprobe.log"));
-  const std::regex listening(R"(listening on \S+ \(port (\d+)\))");
-  waitFor(
-      [&] {
-        std::smatch found;
-        const std::string text = log();
-        if (std::regex_search(text, found, listening)) port_ = std::stoi(found[1]);
-        return port_ != 0;
-      },
-      20s);
+  daemon_ = std::make_unique<WsprobeBinary>(
+      std::vector<std::string>{"--config.file=" + directory_.file("wsprobe.toml"),
+                               "--web.listen-address=" + host_ + ":0", "--log.level=info"},
+      directory_.file("wsprobe.log"), ns.exec({}));
+  waitFor([&] { return (port_ = daemon_->port()) != 0; }, 20s);
   if (port_ == 0) throw std::runtime_error("wsprobe did not start in the namespace:\n" + log());
 }
 
 NamespacedDaemon::~NamespacedDaemon() {
-  child_->signal(SIGTERM);
-  child_->waitExit(10s);
+  daemon_->process().signal(SIGTERM);
+  daemon_->process().waitExit(10s);
 }
 
 std::string NamespacedDaemon::scrape() const {

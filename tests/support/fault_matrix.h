@@ -15,6 +15,7 @@
 
 #include "support/child_process.h"
 #include "support/network_namespace.h"
+#include "support/wsprobe_binary.h"
 
 namespace wsprobe::testing {
 
@@ -30,8 +31,8 @@ class NamespacedDaemon {
 
   const std::string& host() const { return host_; }
   int port() const { return port_; }
-  pid_t pid() const { return child_->pid(); }
-  std::string log() const { return readFile(directory_.file("wsprobe.log")); }
+  pid_t pid() const { return daemon_->process().pid(); }
+  std::string log() const { return daemon_->output(); }
 
   std::string scrape() const;  // empty when no answer
   std::optional<double> metric(const std::string& name, const Labels& labels = {}) const;
@@ -40,7 +41,7 @@ class NamespacedDaemon {
 
  private:
   TempDir directory_;
-  std::unique_ptr<ChildProcess> child_;
+  std::unique_ptr<WsprobeBinary> daemon_;
   std::string host_;
   int port_ = 0;
 };
