@@ -8,6 +8,9 @@
 #   WSPROBE_FUZZ_BUILD_DIR   build directory (default: build-fuzz at the top)
 #   WSPROBE_FUZZ_JOBS        parallel compile jobs (default 2)
 #   WSPROBE_FUZZ_PARALLEL    fuzzers run at a time (default 2)
+#   WSPROBE_FUZZ_SEED        libFuzzer's random seed (default: a new one each
+#                            run). CI fixes it, so a run it fails can be
+#                            repeated; discovery runs leave it unset.
 #   WSPROBE_FUZZ_PREBUILT    1: run the fuzzers already built in the build
 #                            directory, without configuring or building (CI:
 #                            build-asan/, where scripts/run-sanitizers.sh builds them)
@@ -51,8 +54,10 @@ run_one() {  # run_one NAME: its output goes to fuzz-work/NAME/run.log
   local work=$build/fuzz-work/$name
   mkdir -p "$work/corpus" "$corpus_seeds"
   echo "== $name: ${seconds}s on $(find "$corpus_seeds" -type f | wc -l) seeds" >"$work/run.log"
+  local seed=()
+  [[ -z ${WSPROBE_FUZZ_SEED:-} ]] || seed=(-seed="$WSPROBE_FUZZ_SEED")
   (cd "$work" && "$build/fuzz/$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 "$work/corpus" "$corpus_seeds" >>"$work/run.log" 2>&1)
+    "${seed[@]}" -print_final_stats=1 "$work/corpus" "$corpus_seeds" >>"$work/run.log" 2>&1)
 }
 report() {  # report NAME STATUS
   local work=$build/fuzz-work/$1
