@@ -397,6 +397,9 @@ TEST_CASE("handshakes in flight are capped, queued attempts start as places free
   MisbehavingEndpoint healthy_server(EndpointBehaviour{});
   Engine::Settings engine;
   engine.max_attempts_in_flight = 2;
+  // Retries at the backoff's ceiling (10 s), not a full-jitter draw that may
+  // fall before the second pair times out and make a fifth attempt.
+  engine.unit_random = [] { return 1.0; };
   AgentUnderTest probe(targetBlock("mute", silent_server.url("/ws"),
                                    "connections = 4\nconnect_timeout = \"800ms\"\nbackoff_initial = \"10s\"\n"
                                    "backoff_max = \"10s\""),
