@@ -26,6 +26,7 @@
 #include "support/network_namespace.h"
 #include "support/scrape.h"
 #include "support/server_process.h"
+#include "support/syn_capture.h"
 #include "testbed/dns_responder.h"
 #include "testbed/misbehaving_endpoint.h"
 #include "testbed/self_signed_certificate.h"
@@ -599,10 +600,11 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "fault matrix: 5000 connections closed at once by a restarting server reconnect spread by jitter, "
-    "at most a quarter of them in any 100 ms",
+    "fault matrix: 5000 connections closed at once by a restarting server reconnect with every first SYN "
+    "captured and at most a quarter of them in any 100 ms (goal: a tenth)",
     "[e2e]") {
   if (skipWithoutNamespaces()) return;
+  if (!haveProgram("tshark")) FAIL("tshark is not installed (scripts/setup.sh installs it)");
   constexpr int kConnections = 5000;
   // Both wsprobe and the server hold one descriptor per connection.
   rlimit files{};
@@ -633,8 +635,20 @@ TEST_CASE(
   };
   REQUIRE(daemon.waitForMetric("wsprobe_connections_open", {{"target", "herd"}}, kConnections, 90s));
 
+  // When wsprobe starts each reconnection: the first SYN of each attempt, on
+  // the namespace's end of the veth (the server's accept times say when the
+  // server got to them, not when wsprobe started them).
+  SynCapture capture(ns, host, server->port());
+  if (!capture.waitUntilCapturing(60s))
+    FAIL("tshark shows no SYN of the test's own connections: " << capture.log());
+  const double attempts_before =
+      daemon.metric("wsprobe_connection_attempts_total", {{"target", "herd"}}).value_or(-1);
+  REQUIRE(attempts_before >= kConnections);
+  const double restart_at =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   ::kill(server->pid(), SIGUSR1);  // the restart: 1012 to every connection at once
-  const bool all_ended = daemon.waitForMetric("wsprobe_disconnects_total", {{"target", "herd"}}, kConnections, 60s);
+  const bool all_ended =
+      daemon.waitForMetric("wsprobe_disconnects_total", {{"target", "herd"}}, kConnections, 60s);
   const bool all_back =
       daemon.waitForMetric("wsprobe_connections_open", {{"target", "herd"}}, kConnections, 60s);
   if (!all_ended || !all_back) {
@@ -648,28 +662,53 @@ TEST_CASE(
   watch.stop();
   const std::string text = daemon.scrape();
   const auto seen = stats();
-  REQUIRE(seen.contains("accepts_after_restart_ms"));
-  std::vector<double> accepts = seen["accepts_after_restart_ms"].get<std::vector<double>>();
-  std::sort(accepts.begin(), accepts.end());
-  // The busiest 100 ms: a window starting at each accept.
-  std::size_t busiest = 0;
-  double busiest_from = 0;
-  for (std::size_t first = 0, last = 0; first < accepts.size(); ++first) {
-    while (last < accepts.size() && accepts[last] < accepts[first] + 100) ++last;
-    if (last - first > busiest) {
-      busiest = last - first;
-      busiest_from = accepts[first];
+
+  // Every attempt wsprobe counted since the restart must be on the wire.
+  const auto attempts_since_restart = static_cast<std::size_t>(
+      sampleValue(text, "wsprobe_connection_attempts_total", {{"target", "herd"}}).value_or(0) -
+      attempts_before);
+  const auto syns_since_restart = [&] {
+    std::vector<SynAttempt> since;
+    for (const auto& attempt : capture.attempts()) {
+      if (attempt.at >= restart_at) since.push_back(attempt);
     }
+    return since;
+  };
+  waitFor([&] { return syns_since_restart().size() >= attempts_since_restart; }, 10s);
+  capture.stop();
+  const std::vector<SynAttempt> syns = syns_since_restart();
+  std::vector<double> syn_ms;
+  int retransmitted = 0;
+  for (const auto& syn : syns) {
+    syn_ms.push_back((syn.at - restart_at) * 1000);
+    if (syn.retransmissions > 0) ++retransmitted;
   }
-  const auto at = [&](double fraction) {
-    return accepts.empty() ? 0.0 : accepts[static_cast<std::size_t>(fraction * (accepts.size() - 1))];
+  const BusiestWindow by_syn = busiestWindow(syn_ms, 100);
+
+  REQUIRE(seen.contains("accepts_after_restart_ms"));
+  const auto accepts = seen["accepts_after_restart_ms"].get<std::vector<double>>();
+  const BusiestWindow by_accept = busiestWindow(accepts, 100);
+
+  const auto percent = [&](std::size_t count) {
+    std::ostringstream out;
+    out.precision(3);
+    out << 100.0 * static_cast<double>(count) / kConnections << " %";
+    return out.str();
   };
   std::ostringstream spread;
-  spread << accepts.size() << " reconnections accepted from " << static_cast<long>(at(0)) << " to "
-         << static_cast<long>(at(1)) << " ms (median " << static_cast<long>(at(0.5))
-         << " ms); busiest 100 ms: " << busiest << " (" << 100.0 * static_cast<double>(busiest) / kConnections
-         << " %) from " << static_cast<long>(busiest_from) << " ms";
-  std::cout << spread.str() << "\n";
+  spread << syns.size() << " first SYNs for " << attempts_since_restart << " attempts counted by wsprobe, "
+         << (syn_ms.empty() ? 0 : static_cast<long>(syn_ms.front())) << " to "
+         << (syn_ms.empty() ? 0 : static_cast<long>(syn_ms.back())) << " ms after the restart (median "
+         << (syn_ms.empty() ? 0 : static_cast<long>(syn_ms[syn_ms.size() / 2])) << " ms), " << retransmitted
+         << " retransmitted; busiest 100 ms: " << by_syn.attempts << " (" << percent(by_syn.attempts)
+         << ") from " << static_cast<long>(by_syn.from) << " ms";
+  std::ostringstream accepted;
+  accepted << accepts.size() << " accepted; busiest 100 ms: " << by_accept.attempts << " ("
+           << percent(by_accept.attempts) << ") from " << static_cast<long>(by_accept.from) << " ms";
+  std::cout << "reconnections by SYN: " << spread.str() << "\nreconnections by accept: " << accepted.str()
+            << "\nfirst SYNs per 100 ms after the restart: " << countsPerWindow(syn_ms, 100)
+            << "\naccepts per 100 ms after the restart: " << countsPerWindow(accepts, 100) << "\n";
+  if (syns.size() != attempts_since_restart) WARN("the capture is incomplete: " << capture.log());
 
   std::vector<FaultRow> rows;
   {
@@ -690,19 +729,33 @@ TEST_CASE(
                seen.value("restart_closes", 0) == kConnections;
     rows.push_back(row);
   }
-  // Issue 10's goal is a tenth (500) in any 100 ms; it is printed, not held.
-  // wsprobe's own draws meet it (tests/unit/reconnect_spread_test.cpp: the
-  // default 1 s put 11 % in one window, herdWindow() spreads 5,000 over at
-  // least 2 s). Measured here by the server's accept times, which a Node
-  // process busy with 5,000 close handshakes takes in batches: 12.4 % once on
-  // a quiet machine (before herdWindow, backoff_initial 3 s); on a loaded one
-  // 5.0 % at accept and 4.0 % by the SYNs' capture times (3 s), 6.2 % and
-  // 5.2 % with the default backoff. A quarter still fails a reconnect without
-  // jitter (all 5,000 at once).
-  if (busiest > kConnections / 10) std::cout << "goal not met: more than a tenth in one 100 ms window\n";
-  rows.push_back({"their reconnections, by the server's accept times (backoff_initial 3 s, full jitter)",
-                  "at most 1,250 (a quarter) in any 100 ms; goal 500 (a tenth)", spread.str(),
-                  accepts.size() >= static_cast<std::size_t>(kConnections) && busiest <= kConnections / 4});
+  // Issue 10: at most a tenth (500) of them in any 100 ms, measured when
+  // wsprobe starts each one (its first SYN). The capture is complete when it
+  // holds one attempt for every attempt wsprobe counted since the restart.
+  {
+    const bool complete =
+        syns.size() == attempts_since_restart && syns.size() >= static_cast<std::size_t>(kConnections);
+    FaultRow row{"their reconnections, by each attempt's first SYN (backoff_initial 3 s, full jitter)",
+                 "all 5,000 on the wire, at most 500 (a tenth) in any 100 ms", spread.str(),
+                 complete && by_syn.attempts <= kConnections / 10};
+    // Not met yet (10.2-10.6 % in 3 runs on a loaded machine): wsprobe's
+    // draws are spread (tests/unit/reconnect_spread_test.cpp), but it starts
+    // at most 256 handshakes at once (Engine::Settings::max_attempts_in_flight)
+    // and starts a waiting attempt as soon as a place frees. The Node server,
+    // busy for 1-2.5 s with the 5,000 close handshakes, completes no upgrade
+    // meanwhile, so the first 256 reconnections (all within ~0.7 s) hold every
+    // place, the others wait in wsprobe's queue, and from then on each
+    // upgrade the server completes starts one: the SYNs follow the server's
+    // pace (per 100 ms they match its accepts, up to ~490). Meeting the goal
+    // needs that queue paced (an engine change); until then a quarter is held.
+    row.known_limitation =
+        "the queue of attempts waiting for one of 256 handshake places is released at the server's pace";
+    row.acceptable = complete && by_syn.attempts <= kConnections / 4;
+    rows.push_back(row);
+  }
+  // For comparison: when the server accepted them.
+  rows.push_back({"their reconnections, by the server's accept times", "all 5,000 accepted (spread printed)",
+                  accepted.str(), accepts.size() >= static_cast<std::size_t>(kConnections)});
   rows.push_back({"/metrics served throughout", "every scrape answered", watch.summary(),
                   watch.failures() == 0 && watch.scrapes() > 10});
   rows.push_back({"counts balance at rest", "attempts = opens + failures; opens = open + disconnects",

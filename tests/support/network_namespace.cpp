@@ -56,7 +56,7 @@ NetworkNamespace::NetworkNamespace(const std::string& tag) {
   const auto pid = static_cast<unsigned>(::getpid());
   name_ = "wsprobe-" + tag + "-" + std::to_string(pid);
   host_interface_ = "wsh" + std::to_string(pid);
-  const std::string inner_interface = "wsn" + std::to_string(pid);
+  inner_interface_ = "wsn" + std::to_string(pid);
   // A /30 per process id: 10.216.A.B with B a multiple of 4.
   const std::string prefix = "10.216." + std::to_string((pid >> 6) & 0xFF) + ".";
   const unsigned base = (pid & 0x3F) << 2;
@@ -69,12 +69,12 @@ NetworkNamespace::NetworkNamespace(const std::string& tag) {
   runCommand({"ip", "link", "delete", host_interface_}, 10s, true);
   run({"ip", "netns", "add", name_});
   created_ = true;
-  run({"ip", "link", "add", host_interface_, "type", "veth", "peer", "name", inner_interface, "netns",
+  run({"ip", "link", "add", host_interface_, "type", "veth", "peer", "name", inner_interface_, "netns",
        name_});
   run({"ip", "addr", "add", host_address_ + "/30", "dev", host_interface_});
   run({"ip", "link", "set", host_interface_, "up"});
-  run({"ip", "-n", name_, "addr", "add", inner_address_ + "/30", "dev", inner_interface});
-  run({"ip", "-n", name_, "link", "set", inner_interface, "up"});
+  run({"ip", "-n", name_, "addr", "add", inner_address_ + "/30", "dev", inner_interface_});
+  run({"ip", "-n", name_, "link", "set", inner_interface_, "up"});
   run({"ip", "-n", name_, "link", "set", "lo", "up"});
   std::filesystem::create_directories(etc_directory_);
   // Until a test says otherwise: no resolver at all (nothing listens there).

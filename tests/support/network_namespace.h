@@ -28,8 +28,9 @@ class NetworkNamespace {
   NetworkNamespace& operator=(const NetworkNamespace&) = delete;
 
   const std::string& name() const { return name_; }
-  const std::string& hostAddress() const { return host_address_; }        // the host's end
-  const std::string& namespaceAddress() const { return inner_address_; }  // the namespace's end
+  const std::string& hostAddress() const { return host_address_; }            // the host's end
+  const std::string& namespaceAddress() const { return inner_address_; }      // the namespace's end
+  const std::string& namespaceInterface() const { return inner_interface_; }  // its veth end, inside
 
   // `ip netns exec NAME` followed by argv.
   std::vector<std::string> exec(std::vector<std::string> argv) const;
@@ -47,6 +48,7 @@ class NetworkNamespace {
   std::string host_interface_;
   std::string host_address_;
   std::string inner_address_;
+  std::string inner_interface_;
   std::string etc_directory_;
   bool created_ = false;
 };
