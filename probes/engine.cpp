@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <malloc.h>
+#include <linux/net_tstamp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -61,39 +62,76 @@ constexpr lws_usec_t kTrimDelayUs = 500 * 1000;
 // lws_now_usecs() reads CLOCK_MONOTONIC, the clock of steady_clock.
 TimePoint monotonicNow() { return TimePoint(std::chrono::microseconds(lws_now_usecs())); }
 
+// A kernel stamp (CLOCK_REALTIME nanoseconds) on the monotonic clock of
+// TimePoint, moved by its age; none when there is no stamp, or it is from the
+// future or older than a second (a clock step, or a read long gone).
+[[maybe_unused]] std::optional<TimePoint> monotonicOfStamp(std::int64_t stamp_ns) {
+  if (stamp_ns <= 0) return std::nullopt;
+  timespec real{};
+  clock_gettime(CLOCK_REALTIME, &real);
+  const std::int64_t age_ns = std::int64_t{real.tv_sec} * 1000000000 + real.tv_nsec - stamp_ns;
+  if (age_ns < 0 || age_ns > 1000000000) return std::nullopt;
+  timespec mono{};
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  return TimePoint(std::chrono::nanoseconds(std::int64_t{mono.tv_sec} * 1000000000 + mono.tv_nsec - age_ns));
+}
+
 // When what libwebsockets just handed over reached this host: the kernel's
 // software receive stamp of the read that brought it (SO_TIMESTAMPNS, turned
 // on for plain ws:// connections at the upgrade; a patch of ours makes lws
 // keep it, scripts/debian-source/libwebsockets-rx-kernel-stamp.patch), not
 // the later moment the callback runs: a pong that waited in the socket while
-// the service thread was busy is not counted as the server's time. The stamp
-// is on CLOCK_REALTIME; it is moved to the monotonic clock by its age. Else
-// (TLS reads go through OpenSSL, or no stamp yet) `now`.
+// the service thread was busy is not counted as the server's time. Else (TLS
+// reads go through OpenSSL, or no stamp yet) `now`.
 TimePoint receivedAt(lws* wsi, TimePoint now) {
 #if defined(LWS_HAS_RX_KERNEL_STAMP)
-  const std::int64_t stamp_ns = lws_get_rx_kernel_stamp_ns(wsi);
-  if (stamp_ns <= 0) return now;
-  timespec real{};
-  clock_gettime(CLOCK_REALTIME, &real);
-  const std::int64_t age_ns = std::int64_t{real.tv_sec} * 1000000000 + real.tv_nsec - stamp_ns;
-  // Not from the future, and not from a read long gone (a clock step).
-  if (age_ns < 0 || age_ns > 1000000000) return now;
-  timespec mono{};
-  clock_gettime(CLOCK_MONOTONIC, &mono);
-  return TimePoint(std::chrono::nanoseconds(std::int64_t{mono.tv_sec} * 1000000000 + mono.tv_nsec - age_ns));
+  return monotonicOfStamp(lws_get_rx_kernel_stamp_ns(wsi)).value_or(now);
 #else
   static_cast<void>(wsi);
   return now;
 #endif
 }
 
-// Turns on the kernel's receive stamps for a plain connection's socket.
-void stampReceives(lws* wsi) {
+// When a frame just written left for the wire: the kernel's software
+// transmit stamp of the send() that carried it, taken as the packet is handed
+// to the network device (SO_TIMESTAMPING, turned on with the receive stamps;
+// libwebsockets reads it from the socket's error queue right after send(),
+// scripts/debian-source/libwebsockets-tx-kernel-stamp.patch). The clock read
+// before the write is tens of microseconds earlier on a VM: send() itself
+// takes that long before the packet leaves (tests/integration/
+// wire_truth_test.cpp). A stamp older than that read is an earlier send's:
+// then, as over TLS or when TCP holds the segment back (stamped later), the
+// read before the write is the send time.
+TimePoint transmittedAt(lws* wsi, TimePoint read_before) {
+#if defined(LWS_HAS_TX_KERNEL_STAMP)
+  const std::optional<TimePoint> stamped = monotonicOfStamp(lws_get_tx_kernel_stamp_ns(wsi));
+  return stamped && *stamped >= read_before ? *stamped : read_before;
+#else
+  static_cast<void>(wsi);
+  return read_before;
+#endif
+}
+
+// Turns on the kernel's receive and transmit stamps for a plain connection's
+// socket (see receivedAt, transmittedAt).
+void stampAtTheKernel(lws* wsi) {
 #if defined(LWS_HAS_RX_KERNEL_STAMP)
   if (lws_is_ssl(wsi)) return;
   const lws_sockfd_type fd = lws_get_socket_fd(wsi);
+  if (fd < 0) return;
   const int on = 1;
-  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+#if defined(LWS_HAS_TX_KERNEL_STAMP)
+  // Software transmit stamps, reported without the packet. The receive
+  // filter keeps them from also coming with every read as SCM_TIMESTAMPING
+  // (SO_TIMESTAMPNS's stamp is the one read); kernels before 6.9 refuse it.
+  constexpr int kOptRxFilter = 1 << 17;  // SOF_TIMESTAMPING_OPT_RX_FILTER, not in Debian 12's headers
+  int flags = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY;
+  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &(flags |= kOptRxFilter), sizeof flags) == 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &(flags &= ~kOptRxFilter), sizeof flags) == 0) {
+    lws_keep_tx_kernel_stamps(wsi);
+  }
+#endif
 #else
   static_cast<void>(wsi);
 #endif
@@ -231,6 +269,7 @@ struct Engine::Impl final : ConnectionHost {
   bool write(HeldConnection& connection, WireFrame frame, std::string_view payload) override;
   bool writableNow(HeldConnection& connection) override;
   TimePoint sendTime(TimePoint) override { return monotonicNow(); }
+  TimePoint sentAt(HeldConnection& connection, TimePoint read_before) override;
   void abort(HeldConnection& connection) override;
   std::optional<TcpPathStats> tcpStats(HeldConnection& connection) override;
   std::optional<ConnectionFailure> prepareAttempt(HeldConnection& connection) override;
@@ -379,7 +418,7 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::s
         connection->target()->observer->onTlsSession(tls->version, tls->cipher, tls->earliest_not_after);
       }
       take_trace();
-      stampReceives(wsi);
+      stampAtTheKernel(wsi);
       connection->onEstablished(now, {});
       return 0;
     }
@@ -551,6 +590,11 @@ bool Engine::Impl::write(HeldConnection& connection, WireFrame frame, std::strin
 //   callback; the connection is then killed instead of returning -1.
 // lws_send_pipe_choked() is not asked: it costs a poll() per ping, and a full
 // socket buffer is handled by the buffering above.
+TimePoint Engine::Impl::sentAt(HeldConnection& connection, TimePoint read_before) {
+  lws* wsi = connection.transportSlot();
+  return wsi ? transmittedAt(wsi, read_before) : read_before;
+}
+
 bool Engine::Impl::writableNow(HeldConnection& connection) {
   lws* wsi = connection.transportSlot();
   return wsi != nullptr && !lws_partial_buffered(wsi);
@@ -968,6 +1012,14 @@ std::string Engine::libraryVersion() { return lws_get_library_version(); }
 
 bool Engine::kernelReceiveStamps() {
 #if defined(LWS_HAS_RX_KERNEL_STAMP)
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool Engine::kernelTransmitStamps() {
+#if defined(LWS_HAS_TX_KERNEL_STAMP)
   return true;
 #else
   return false;

@@ -91,6 +91,9 @@ class Engine {
   // Whether a pong's receive time is the kernel's receive stamp (plain ws://
   // connections; libwebsockets built with our recvmsg patch).
   static bool kernelReceiveStamps();
+  // Whether a ping's send time is the kernel's transmit stamp (plain ws://;
+  // libwebsockets built with our error-queue patch).
+  static bool kernelTransmitStamps();
 
   struct Impl;  // engine.cpp: the libwebsockets side
 

@@ -236,17 +236,13 @@ void HeldConnection::requestHeartbeat(TimePoint now) {
 
 bool HeldConnection::writeHeartbeat(TimePoint now) {
   heartbeat_due_ = false;
-  if (target_->spec.heartbeat == Heartbeat::ping) {
-    const std::string payload = HeartbeatTracker::pingPayload(heartbeats_.nextSequence());
-    const TimePoint sent_at = host_.sendTime(now);
-    if (!host_.write(*this, WireFrame::ping, payload)) return false;
-    heartbeats_.sent(sent_at);
-  } else {
-    const TimePoint sent_at = host_.sendTime(now);
-    if (!host_.write(*this, WireFrame::text, target_->spec.heartbeat_message)) return false;
-    heartbeats_.sent(sent_at);
-    target_->observer->onMessageSent();
-  }
+  const bool ping = target_->spec.heartbeat == Heartbeat::ping;
+  const std::string payload =
+      ping ? HeartbeatTracker::pingPayload(heartbeats_.nextSequence()) : target_->spec.heartbeat_message;
+  const TimePoint read_before = host_.sendTime(now);
+  if (!host_.write(*this, ping ? WireFrame::ping : WireFrame::text, payload)) return false;
+  heartbeats_.sent(host_.sentAt(*this, read_before));
+  if (!ping) target_->observer->onMessageSent();
   return true;
 }
 

@@ -71,6 +71,10 @@ class ConnectionHost {
   // wire (tests/integration/wire_truth_test.cpp). By default the time of the
   // event being handled.
   virtual TimePoint sendTime(TimePoint event_time) { return event_time; }
+  // After a heartbeat's write(): when it left for the network, where the
+  // transport knows it better than `read_before` (what sendTime() read): the
+  // kernel's transmit stamp of the write. Never before read_before.
+  virtual TimePoint sentAt(HeldConnection& /*connection*/, TimePoint read_before) { return read_before; }
   // Drops the transport now, without a close handshake.
   virtual void abort(HeldConnection& connection) = 0;
   // The kernel's view of the connection's TCP path, where it has one.

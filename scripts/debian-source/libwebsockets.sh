@@ -4,9 +4,10 @@ source_package=libwebsockets
 upstream_version=4.3.5
 # The close callback sees the code on the wire; wsprobe answers the DNS
 # lookups it makes off the service thread; recvmsg() keeps the kernel's
-# receive stamp per wsi (RTT taken at the wire, issue 9) (see the patches).
+# receive stamp per wsi, and the error queue's transmit stamp after each send
+# (RTT taken at the wire, issue 9) (see the patches).
 patches=(libwebsockets-close-code-to-callback.patch libwebsockets-getaddrinfo-override.patch
-         libwebsockets-rx-kernel-stamp.patch)
+         libwebsockets-rx-kernel-stamp.patch libwebsockets-tx-kernel-stamp.patch)
 cmake_options=(
   -DCMAKE_BUILD_TYPE=Release
   -DCMAKE_POSITION_INDEPENDENT_CODE=ON

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <map>
@@ -379,13 +380,19 @@ TEST_CASE("wire truth: the RTT wsprobe reports is the ping-to-pong gap on the wi
       CHECK(differences[i] >= -2e-6);
       CHECK(differences[i] < 0.5);
     }
-    // Within 50 us of the wire's mean is printed, not asserted: with the
-    // kernel's receive stamp the service thread's wake-up for the pong is
-    // out of the figure, but the send side (clock read, lws_write, send()
-    // to the loopback) still measured +60-70 us at load 12 on this 2-core
-    // VM (the test prints the figures, and whether the stamp is in use).
-    std::printf("wire truth %s: kernel receive stamps %s\n", name.c_str(),
-                Engine::kernelReceiveStamps() ? "in use" : "not available");
+    // The mean within 50 us of the wire's. Both ends are the kernel's stamps
+    // on plain ws://: the pong's receive stamp is taken in the same softirq
+    // pass as the capture's (measured +0.2 us), the ping's transmit stamp as
+    // the packet goes to the loopback device, a few microseconds before the
+    // capture sees it come in (+5 us median). A clock read before send()
+    // measured +32-40 us median here (send() on this VM takes that long
+    // before the packet leaves), +39-61 us in the mean: it would not hold.
+    std::printf("wire truth %s: kernel receive stamps %s, transmit stamps %s\n", name.c_str(),
+                Engine::kernelReceiveStamps() ? "in use" : "not available",
+                Engine::kernelTransmitStamps() ? "in use" : "not available");
+    REQUIRE(Engine::kernelReceiveStamps());
+    REQUIRE(Engine::kernelTransmitStamps());
+    CHECK(std::abs(reported_mean - wire_mean) <= 50e-6);
   }
 }
 

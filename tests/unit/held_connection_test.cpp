@@ -100,6 +100,9 @@ struct FakeTransport final : ConnectionHost {
   std::optional<TimePoint> send_time;
   bool writableNow(HeldConnection&) override { return writable_now; }
   TimePoint sendTime(TimePoint event_time) override { return send_time.value_or(event_time); }
+  // The kernel's transmit stamp of the last write, if it has one.
+  std::optional<TimePoint> transmit_stamp;
+  TimePoint sentAt(HeldConnection&, TimePoint read_before) override { return transmit_stamp.value_or(read_before); }
   std::optional<TcpPathStats> tcpStats(HeldConnection&) override {
     return TcpPathStats{std::chrono::microseconds(80), 0};
   }
@@ -449,6 +452,26 @@ TEST_CASE("held connection: with nothing buffered a due ping is written at once,
   CHECK(h.observer->rtts == std::vector<Duration>{1ms - 40us});
   // The pong deadline and the next ping are still kept.
   CHECK(h.transport.wake == ping_at + 10s);
+}
+
+TEST_CASE("held connection: a heartbeat's send time is the transport's transmit stamp where it has one", "[unit]") {
+  Harness h(spec());
+  HeldConnection& connection = h.open(at(0s));
+  TimePoint ping_at = *h.transport.wake;
+  h.transport.writable_now = true;
+  h.transport.send_time = ping_at + 10us;
+  h.transport.transmit_stamp = ping_at + 45us;
+  connection.onDeadline(ping_at, 0ms);
+  REQUIRE(h.transport.written.size() == 1);
+  connection.onPong(h.transport.written[0].payload, ping_at + 1ms);
+  // Without a stamp, the time read before the write.
+  h.transport.transmit_stamp.reset();
+  ping_at = *h.transport.wake;
+  h.transport.send_time = ping_at + 10us;
+  connection.onDeadline(ping_at, 0ms);
+  REQUIRE(h.transport.written.size() == 2);
+  connection.onPong(h.transport.written[1].payload, ping_at + 1ms);
+  CHECK(h.observer->rtts == std::vector<Duration>{1ms - 45us, 1ms - 10us});
 }
 
 TEST_CASE("held connection: a ping waits for the writable callback when the transport is busy or a close came in",
