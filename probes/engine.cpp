@@ -32,6 +32,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "probes/attempt_pacer.h"
 #include "probes/connection_monitor.h"
 #include "probes/held_connection.h"
 #include "probes/name_resolver.h"
@@ -231,7 +232,11 @@ struct Engine::Impl final : ConnectionHost {
   // one (FIFO; an entry whose connection has gone or started is skipped).
   int attempts_in_flight = 0;
   std::deque<DeadlineQueue::Key> waiting_for_place;
-  TimerHook admit_timer{};
+  // The pace at which attempts start (waiting ones too), and when the
+  // deadline timer starts the next waiting ones (a place is free, the pace
+  // holds them).
+  AttemptPacer attempt_pacer{settings.attempts_per_second, settings.attempts_burst};
+  std::optional<TimePoint> admit_at;
   // Handshakes hold memory only while in flight (lws' header tables, about
   // 4.7 KB each, and the client stash), interleaved on the heap with what
   // held connections keep; once a wave of attempts (a start, a reload, a mass
@@ -277,7 +282,10 @@ struct Engine::Impl final : ConnectionHost {
   std::unordered_map<const HeldConnection*, PreparedRequest> prepared;
   bool admitAttempt(DeadlineQueue::Key key) override;
   void attemptSettled() override;
-  static void admitQueued(lws_sorted_usec_list_t* sul);
+  // Arms admit_at when attempts wait and a place is free.
+  void scheduleAdmission();
+  // Starts waiting attempts as places and the pace allow (deadline timer).
+  void admitWaiting(TimePoint now);
   double unitRandom() override {
     if (settings.unit_random) return settings.unit_random();
     return std::uniform_real_distribution<double>(0.0, 1.0)(random);
@@ -627,7 +635,9 @@ void Engine::Impl::wakeAt(DeadlineQueue::Key key, TimePoint when) {
 
 void Engine::Impl::armTimer(std::optional<TimePoint> also_at) {
   std::optional<TimePoint> next = deadlines.next();
-  if (also_at && (!next || *also_at < *next)) next = also_at;
+  for (const auto& at : {also_at, admit_at}) {
+    if (at && (!next || *at < *next)) next = at;
+  }
   timer_armed_for = next;
 #if defined(LWS_WITH_LIBEV)
   // Absolute, on CLOCK_MONOTONIC (the clock of TimePoint); a time already
@@ -685,6 +695,7 @@ void Engine::Impl::onTimer() {
   for (const auto key : due_keys) {
     if (key < slots.size() && slots[key]) slots[key]->onDeadline(now, settings.timer_slack);
   }
+  if (admit_at && *admit_at <= now + settings.timer_slack) admitWaiting(now);
   std::optional<TimePoint> library_next;
 #if defined(LWS_WITH_LIBEV)
   // Again: what the deadlines just did (a kill, a connect) may be due now.
@@ -695,19 +706,45 @@ void Engine::Impl::onTimer() {
 }
 
 bool Engine::Impl::admitAttempt(DeadlineQueue::Key key) {
-  if (attempts_in_flight < settings.max_attempts_in_flight) {
+  // First come, first served: none passes those already waiting.
+  if (waiting_for_place.empty() && attempts_in_flight < settings.max_attempts_in_flight &&
+      attempt_pacer.take(monotonicNow())) {
     ++attempts_in_flight;
     return true;
   }
   waiting_for_place.push_back(key);
+  scheduleAdmission();
   return false;
+}
+
+void Engine::Impl::scheduleAdmission() {
+  if (waiting_for_place.empty() || attempts_in_flight >= settings.max_attempts_in_flight) return;
+  const TimePoint when = attempt_pacer.nextFree(monotonicNow());
+  if (admit_at && *admit_at <= when) return;
+  admit_at = when;
+  if (!in_timer) armTimer();
+}
+
+void Engine::Impl::admitWaiting(TimePoint now) {
+  admit_at.reset();
+  while (attempts_in_flight < settings.max_attempts_in_flight && !waiting_for_place.empty() &&
+         attempt_pacer.take(now)) {
+    const auto key = waiting_for_place.front();
+    waiting_for_place.pop_front();
+    if (key < slots.size() && slots[key]) {
+      // The connection owns the place once it takes it (and settles it).
+      ++attempts_in_flight;
+      if (!slots[key]->onAdmitted(now)) --attempts_in_flight;
+    }
+  }
+  scheduleAdmission();
 }
 
 void Engine::Impl::attemptSettled() {
   --attempts_in_flight;
-  // Start the next one from the timer, not from inside the libwebsockets
-  // callback that settled this one.
-  if (context && !waiting_for_place.empty()) lws_sul_schedule(context, 0, &admit_timer.sul, &Impl::admitQueued, 0);
+  // The next one starts from the deadline timer, not from inside the
+  // libwebsockets callback that settled this one.
+  scheduleAdmission();
   ++settled_since_trim;
   if (context && attempts_in_flight == 0 && waiting_for_place.empty() && settled_since_trim >= kAttemptsPerTrim) {
     lws_sul_schedule(context, 0, &trim_timer.sul, &Impl::trimHeap, kTrimDelayUs);
@@ -719,20 +756,6 @@ void Engine::Impl::trimHeap(lws_sorted_usec_list_t* sul) {
   if (impl.attempts_in_flight > 0) return;  // a new wave: trim after it
   impl.settled_since_trim = 0;
   malloc_trim(0);
-}
-
-void Engine::Impl::admitQueued(lws_sorted_usec_list_t* sul) {
-  Impl& impl = *reinterpret_cast<TimerHook*>(sul)->impl;
-  const TimePoint now = monotonicNow();
-  while (impl.attempts_in_flight < impl.settings.max_attempts_in_flight && !impl.waiting_for_place.empty()) {
-    const auto key = impl.waiting_for_place.front();
-    impl.waiting_for_place.pop_front();
-    if (key < impl.slots.size() && impl.slots[key]) {
-      // The connection owns the place once it takes it (and settles it).
-      ++impl.attempts_in_flight;
-      if (!impl.slots[key]->onAdmitted(now)) --impl.attempts_in_flight;
-    }
-  }
 }
 
 DeadlineQueue::Key Engine::Impl::newSlot(ProbedTarget& target, ConnectionMode mode, int index) {
@@ -937,7 +960,6 @@ bool Engine::start(std::string* error) {
   }
   impl_->vhosts_by_trust["verify:"] = lws_get_vhost_by_name(impl_->context, "default");
   impl_->timer.impl = impl_.get();
-  impl_->admit_timer.impl = impl_.get();
   impl_->trim_timer.impl = impl_.get();
   impl_->running = true;
   impl_->service_thread = std::thread([impl = impl_.get()] { impl->serve(); });

@@ -57,6 +57,12 @@ class Engine {
     // start. Each holds about 5 KB of libwebsockets header space, and
     // thousands at once would hit the probed server as a thundering herd.
     int max_attempts_in_flight = 256;
+    // How fast attempts start, all targets together (probes/attempt_pacer.h):
+    // a server that accepts a batch at once must not get a batch of SYNs
+    // back. 2,500 a second is the pace herdWindow() spreads a target's
+    // first reconnections at; a burst of 25 after a pause.
+    double attempts_per_second = 2500.0;
+    int attempts_burst = 25;
   };
 
   Engine();

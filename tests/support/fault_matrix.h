@@ -95,10 +95,6 @@ struct FaultRow {
   std::string expected;
   std::string observed;
   bool held = false;
-  // A difference understood and not fixed here: printed with the row, and
-  // the test then holds the row to `acceptable` instead.
-  std::string known_limitation;
-  bool acceptable = false;
 };
 // Prints the rows as a Markdown table on stdout (and appends them to the
 // file $WSPROBE_FAULT_TABLE when set).
