@@ -33,6 +33,27 @@ namespace {
 // on-demand start (after 1.16) left a scrape waiting 7.5 s here. Idle clients
 // take no worker at all: see kDeferAcceptSeconds.
 constexpr const char* kWorkerThreads = "1100";
+#if defined(__has_feature)  // clang
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define WSPROBE_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)  // gcc
+#define WSPROBE_SANITIZED 1
+#endif
+#if defined(WSPROBE_SANITIZED)
+// Sanitized builds (CI's sanitizer tiers) start WSPROBE_SANITIZER_HTTP_WORKERS
+// of them when it is set: under ThreadSanitizer and AddressSanitizer a
+// thread's start and stop cost milliseconds, 1,100 of them seconds for every
+// listener a test starts, and no test but the listener's load test (which
+// unsets it) needs more than a few. Other builds ignore it.
+const char* workerThreads() {
+  const char* configured = std::getenv("WSPROBE_SANITIZER_HTTP_WORKERS");
+  return configured != nullptr && std::atoi(configured) > 0 ? configured : kWorkerThreads;
+}
+#else
+const char* workerThreads() { return kWorkerThreads; }
+#endif
 constexpr const char* kRequestTimeoutMs = "10000";
 // Connections waiting for a worker; the kernel caps it at net.core.somaxconn.
 constexpr const char* kListenBacklog = "4096";
@@ -419,7 +440,7 @@ std::optional<std::string> HttpServer::start(const ListenSettings& settings) {
   if (auto invalid = impl_->apply(settings.security)) return invalid;
 
   std::vector<const char*> options = {"listening_ports",    ports->c_str(),    "num_threads",
-                                      kWorkerThreads,       "request_timeout_ms", kRequestTimeoutMs,
+                                      workerThreads(),      "request_timeout_ms", kRequestTimeoutMs,
                                       "enable_keep_alive",  "yes",             "listen_backlog",
                                       kListenBacklog};
   options.push_back(nullptr);

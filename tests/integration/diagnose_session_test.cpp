@@ -10,6 +10,7 @@
 #include "agent/diagnose/session.h"
 #include "agent/diagnose/verdict.h"
 #include "testbed/misbehaving_endpoint.h"
+#include "support/time_scale.h"
 #include "support/tls_endpoint.h"
 
 using namespace wsprobe;
@@ -45,12 +46,14 @@ TEST_CASE("diagnose session: a healthy endpoint, on a terminal", "[integration]"
   MisbehavingEndpoint server(EndpointBehaviour{});
   std::ostringstream progress;
   const std::atomic<bool> stop{false};
-  const Observations seen = run(requestFor(server, 1500ms), {&progress, true}, stop);
+  // 1.5 s, longer in sanitized builds: enough for at least five pings either way.
+  const auto duration = testing::scaled(1500ms);
+  const Observations seen = run(requestFor(server, duration), {&progress, true}, stop);
   const auto findings = judge(seen);
   INFO(renderText(seen, findings));
   CHECK(ids(findings) == "healthy no_idle_timeout_below");
   CHECK(exitStatus(findings) == 0);
-  CHECK(seen.ran >= 1500ms);
+  CHECK(seen.ran >= duration);
   CHECK(seen.of(Probe::ping).rtts.size() >= 5);
   CHECK(seen.of(Probe::idle).open_at_finish);
   CHECK_FALSE(seen.of(Probe::message).ran);
@@ -78,7 +81,7 @@ TEST_CASE("diagnose session: a balancer that ignores pings, shown by the data-fr
   balancer.pings_reset_idle = false;
   balancer.reply_to_messages = R"({"type":"pong"})";
   MisbehavingEndpoint server(balancer);
-  Request request = requestFor(server, 3500ms);
+  Request request = requestFor(server, testing::scaled(3500ms));  // longer in sanitized builds
   request.message = R"({"type":"ping"})";
   std::ostringstream progress;
   const std::atomic<bool> stop{false};
@@ -142,7 +145,7 @@ TEST_CASE("diagnose session: wss:// with a private CA times TLS, and without the
   MisbehavingEndpoint& server = tls.server();
   const std::atomic<bool> stop{false};
   {
-    Request request = requestFor(server, 1s);
+    Request request = requestFor(server, testing::scaled(1s));  // longer in sanitized builds
     request.tls.ca_file = tls.caFile();
     const Observations seen = run(request, {}, stop);
     const auto findings = judge(seen);
