@@ -127,10 +127,12 @@ void stampAtTheKernel(lws* wsi) {
   // filter keeps them from also coming with every read as SCM_TIMESTAMPING
   // (SO_TIMESTAMPNS's stamp is the one read); kernels before 6.9 refuse it.
   constexpr int kOptRxFilter = 1 << 17;  // SOF_TIMESTAMPING_OPT_RX_FILTER, not in Debian 12's headers
-  int flags = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY;
-  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &(flags |= kOptRxFilter), sizeof flags) == 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &(flags &= ~kOptRxFilter), sizeof flags) == 0) {
-    lws_keep_tx_kernel_stamps(wsi);
+  const int flags = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY;
+  for (const int with : {flags | kOptRxFilter, flags}) {
+    if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &with, sizeof with) == 0) {
+      lws_keep_tx_kernel_stamps(wsi);
+      return;
+    }
   }
 #endif
 #else
@@ -598,14 +600,14 @@ bool Engine::Impl::write(HeldConnection& connection, WireFrame frame, std::strin
 //   callback; the connection is then killed instead of returning -1.
 // lws_send_pipe_choked() is not asked: it costs a poll() per ping, and a full
 // socket buffer is handled by the buffering above.
-TimePoint Engine::Impl::sentAt(HeldConnection& connection, TimePoint read_before) {
-  lws* wsi = connection.transportSlot();
-  return wsi ? transmittedAt(wsi, read_before) : read_before;
-}
-
 bool Engine::Impl::writableNow(HeldConnection& connection) {
   lws* wsi = connection.transportSlot();
   return wsi != nullptr && !lws_partial_buffered(wsi);
+}
+
+TimePoint Engine::Impl::sentAt(HeldConnection& connection, TimePoint read_before) {
+  lws* wsi = connection.transportSlot();
+  return wsi ? transmittedAt(wsi, read_before) : read_before;
 }
 
 void Engine::Impl::abort(HeldConnection& connection) {

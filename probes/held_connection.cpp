@@ -237,8 +237,9 @@ void HeldConnection::requestHeartbeat(TimePoint now) {
 bool HeldConnection::writeHeartbeat(TimePoint now) {
   heartbeat_due_ = false;
   const bool ping = target_->spec.heartbeat == Heartbeat::ping;
-  const std::string payload =
-      ping ? HeartbeatTracker::pingPayload(heartbeats_.nextSequence()) : target_->spec.heartbeat_message;
+  // A ping's payload names its sequence; a message heartbeat is sent as configured (not copied).
+  const std::string ping_payload = ping ? HeartbeatTracker::pingPayload(heartbeats_.nextSequence()) : std::string();
+  const std::string_view payload = ping ? std::string_view(ping_payload) : target_->spec.heartbeat_message;
   const TimePoint read_before = host_.sendTime(now);
   if (!host_.write(*this, ping ? WireFrame::ping : WireFrame::text, payload)) return false;
   heartbeats_.sent(host_.sentAt(*this, read_before));
