@@ -369,17 +369,20 @@ TEST_CASE("wire truth: the RTT wsprobe reports is the ping-to-pong gap on the wi
         *std::max_element(differences.begin(), differences.end()) * 1e6);
     // The exported mean is the mean of exactly these pings.
     CHECK(reported_mean == Approx(reported_sum / static_cast<double>(reported.size())).epsilon(1e-9));
-    // What holds on any machine, however loaded: the send time is read before
-    // the ping reaches the wire and the receive time after the pong left it,
-    // so no ping is reported shorter than its gap on the wire (2 us: tshark's
-    // microsecond stamps). A send time read after the write fails this on
-    // loopback, where send() also delivers the ping to the server, which may
-    // answer before send() returns.
+    // No ping is reported much shorter than its gap on the wire, and the
+    // typical one is not shorter at all. Both ends are kernel stamps a few
+    // microseconds from the capture's own (transmit stamp before it, receive
+    // stamp in the same softirq pass), but on a loaded machine the loopback's
+    // deferred softirq work can put one of them on the other side: -17 us was
+    // seen once in a CI run. A send time read after send() instead fails the
+    // median: on loopback send() also delivers the ping to the server, which
+    // may answer before it returns (tens of microseconds on this VM).
     for (std::size_t i = 0; i < differences.size(); ++i) {
       INFO("ping " << i << ": reported " << reported[i] * 1e6 << " us, wire " << wire_rtts[i] * 1e6 << " us");
-      CHECK(differences[i] >= -2e-6);
+      CHECK(differences[i] >= -50e-6);
       CHECK(differences[i] < 0.5);
     }
+    CHECK(median(differences) >= -2e-6);  // 2 us: tshark's microsecond stamps
     // The mean within 50 us of the wire's. Both ends are the kernel's stamps
     // on plain ws://: the pong's receive stamp is taken in the same softirq
     // pass as the capture's (measured +0.2 us), the ping's transmit stamp as
