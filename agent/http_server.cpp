@@ -6,8 +6,10 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -31,8 +33,23 @@ namespace {
 // resident (three 4 KB stack pages, a page of its head buffer), 1,100 of them
 // 20 MB (measured: 15 MB idle with 64, 35 MB with 1,100). Upstream's
 // on-demand start (after 1.16) left a scrape waiting 7.5 s here. Idle clients
-// take no worker at all: see kDeferAcceptSeconds.
-constexpr const char* kWorkerThreads = "1100";
+// take no worker at all: see kDeferAcceptSeconds. civetweb is built with its
+// ALTERNATIVE_QUEUE (scripts/debian-source/civetweb.sh), so a request goes to
+// the lowest-numbered idle worker and scrapes reuse the same few: with the
+// default queue every worker took a turn and kept ~31 KB more resident after
+// its first request (35 MB over the first 1,100 scrapes).
+constexpr int kWorkerThreads = 1100;
+// That queue gives each worker an eventfd to wait on, so a worker costs a
+// descriptor: the workers take at most a quarter of the open-file limit
+// (the engine raises the soft limit before the listener starts), leaving the
+// rest to connections. Under a hard limit of 1,024 that is 256 of them.
+constexpr int kFewestWorkerThreads = 32;
+int workerThreadsForLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return kWorkerThreads;
+  const auto quarter = static_cast<int>(std::min<rlim_t>(limit.rlim_cur / 4, kWorkerThreads));
+  return std::max(quarter, kFewestWorkerThreads);
+}
 #if defined(__has_feature)  // clang
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define WSPROBE_SANITIZED 1
@@ -47,12 +64,12 @@ constexpr const char* kWorkerThreads = "1100";
 // thread's start and stop cost milliseconds, 1,100 of them seconds for every
 // listener a test starts, and no test but the listener's load test (which
 // unsets it) needs more than a few. Other builds ignore it.
-const char* workerThreads() {
+int workerThreads() {
   const char* configured = std::getenv("WSPROBE_SANITIZER_HTTP_WORKERS");
-  return configured != nullptr && std::atoi(configured) > 0 ? configured : kWorkerThreads;
+  return configured != nullptr && std::atoi(configured) > 0 ? std::atoi(configured) : workerThreadsForLimit();
 }
 #else
-const char* workerThreads() { return kWorkerThreads; }
+int workerThreads() { return workerThreadsForLimit(); }
 #endif
 constexpr const char* kRequestTimeoutMs = "10000";
 // Connections waiting for a worker; the kernel caps it at net.core.somaxconn.
@@ -439,8 +456,9 @@ std::optional<std::string> HttpServer::start(const ListenSettings& settings) {
   impl_->tls = tls;
   if (auto invalid = impl_->apply(settings.security)) return invalid;
 
+  const std::string workers = std::to_string(workerThreads());
   std::vector<const char*> options = {"listening_ports",    ports->c_str(),    "num_threads",
-                                      workerThreads(),      "request_timeout_ms", kRequestTimeoutMs,
+                                      workers.c_str(),      "request_timeout_ms", kRequestTimeoutMs,
                                       "enable_keep_alive",  "yes",             "listen_backlog",
                                       kListenBacklog};
   options.push_back(nullptr);

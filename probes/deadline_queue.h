@@ -1,11 +1,12 @@
 // The engine's timers: one pending wake-up per held connection, kept in a
 // binary heap so scheduling is O(log n) however many connections there are.
-// Rescheduling pushes a new entry; stale ones are skipped when they surface.
+// Rescheduling pushes a new entry; stale ones are skipped when they surface,
+// and the heap is rebuilt from its live entries once the stale ones outnumber
+// them, so it holds at most about twice the keys that have a deadline.
 #pragma once
 
 #include <cstdint>
 #include <optional>
-#include <queue>
 #include <vector>
 
 #include "target_spec.h"
@@ -23,22 +24,29 @@ class DeadlineQueue {
   // The earliest live deadline, if any.
   std::optional<TimePoint> next();
   // Pops every key due at or before `now`, in deadline order, into `due`.
-  void popDue(TimePoint now, std::vector<Key>& due);
+  void popDue(TimePoint now, std::vector<Key> &due);
+  // Entries held, stale ones included.
   std::size_t heapSize() const { return heap_.size(); }
+  // Keys that have a deadline.
+  std::size_t scheduled() const { return scheduled_; }
 
  private:
   struct Entry {
     TimePoint when;
     Key key;
     std::uint64_t generation;
-    bool operator>(const Entry& other) const { return when > other.when; }
   };
-  bool live(const Entry& entry) const;
+  // std::*_heap put the greatest first: the latest deadline counts as least.
+  static bool later(const Entry &a, const Entry &b) { return a.when > b.when; }
+  bool live(const Entry &entry) const;
+  void pop();
   void dropStale();
+  void compactIfMostlyStale();
 
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap_;
+  std::vector<Entry> heap_;                // a min-heap by `when`
   std::vector<std::uint64_t> generation_;  // by key; 0 = nothing scheduled
   std::uint64_t next_generation_ = 1;
+  std::size_t scheduled_ = 0;  // keys whose generation is not 0
 };
 
 }  // namespace wsprobe

@@ -145,7 +145,9 @@ run_tests() {  # run_tests VARIANT DIR LABELS
 # expression for ctest -E; empty: none).
 excluded() {
   case $1 in
-    *) echo '^$' ;;
+    # Asserts this process's resident memory, which the sanitizers' own
+    # allocators (quarantine, shadow memory) make meaningless.
+    *) echo 'resident memory stays flat' ;;
   esac
 }
 
