@@ -35,6 +35,7 @@
 #include "probes/attempt_pacer.h"
 #include "probes/connection_monitor.h"
 #include "probes/held_connection.h"
+#include "probes/library_allocator.h"
 #include "probes/name_resolver.h"
 #include "probes/probed_target.h"
 #include "probes/prepared_request.h"
@@ -948,6 +949,9 @@ bool Engine::start(std::string* error) {
   ev_set_priority(&impl_->deadline_watcher, EV_MINPRI);
   ev_io_start(impl_->loop, &impl_->deadline_watcher);
 #endif
+  // Process-wide and idempotent (probes/library_allocator.h: header tables
+  // on pages of their own); blocks it did not map go to realloc/free.
+  lws_set_allocator(allocateForLibrary);
   impl_->context = lws_create_context(&info);
   if (!impl_->context) {
     if (error) *error = "cannot create the libwebsockets context";

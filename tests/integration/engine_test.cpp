@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "probes/library_allocator.h"
 #include "testbed/misbehaving_endpoint.h"
 #include "support/agent_under_test.h"
 #include "support/http_client.h"
@@ -49,6 +50,20 @@ TEST_CASE("a healthy endpoint: open connections, RTT, handshake time, up", "[int
   CHECK(server.pingsReceived() >= 6);
   CHECK(server.openConnections() == 3);
   CHECK_FALSE(sampleValue(text, "wsprobe_disconnects_total", {{"target", "healthy"}}));
+}
+
+// probes/library_allocator.h: libwebsockets still names a header table's
+// blocks as the allocator expects (else they would share the service
+// thread's malloc arena again), and none outlives its handshake.
+TEST_CASE("each handshake's header table is on pages of its own, unmapped once the connection is open",
+          "[integration]") {
+  MisbehavingEndpoint server(EndpointBehaviour{});
+  const std::size_t made = pageBackedBlocksMade();
+  AgentUnderTest probe(targetBlock("tables", server.url("/ws"), "connections = 4"));
+  REQUIRE(probe.waitForMetric("wsprobe_handshake_duration_seconds_count", {{"target", "tables"}}, 4, 10s));
+  // Two blocks per handshake (the table and its data).
+  CHECK(pageBackedBlocksMade() - made >= 2 * 4);
+  CHECK(waitFor([] { return pageBackedBlocks() == 0; }, 5s));
 }
 
 TEST_CASE("a good connection: each phase of its handshake is timed, and they add up to less than the whole",
