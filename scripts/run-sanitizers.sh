@@ -62,7 +62,7 @@ build() {  # build VARIANT DIR OPTIMIZATION CMAKE-OPTION... -- TARGET...
     -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_C_FLAGS="$flags" \
     -DCMAKE_PREFIX_PATH="$(IFS=';' && echo "${prefixes[*]}")" \
     -Dlibwebsockets_DIR="${prefixes[0]}/lib/cmake/libwebsockets" -Dcivetweb_DIR="${prefixes[1]}/lib/cmake/civetweb" \
-    -DWSPROBE_WARNINGS_AS_ERRORS=ON -DWSPROBE_BUILD_BENCH=OFF "${options[@]}" \
+    -DWSPROBE_WARNINGS_AS_ERRORS=ON -DWSPROBE_BUILD_BENCH=OFF -DWSPROBE_PRECOMPILE_HEADERS=ON "${options[@]}" \
     >"$dir/configure.log" 2>&1 || {
     cat "$dir/configure.log" >&2
     return 1
