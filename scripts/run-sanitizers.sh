@@ -129,8 +129,17 @@ run_tests() {  # run_tests VARIANT DIR LABELS
     else
       log "$variant: no sanitizer report: running the $failed_count failed tests once more (RETRIED, timing):"
       status=0
-      (cd "$dir" && ctest --timeout 300 -j "$test_jobs" --rerun-failed --output-on-failure \
-        >"$dir/ctest-$variant-retry.log" 2>&1) || status=$?
+      # By name, not --rerun-failed: the numbers in LastTestsFailed.log need
+      # not be the numbers of the next run (CI once retried test 83 of another
+      # listing, a test that had passed, and not the one that failed).
+      (cd "$dir" && ctest --timeout 300 -j "$test_jobs" -R "$(failed_tests_regex "$failed_list")" \
+        --output-on-failure >"$dir/ctest-$variant-retry.log" 2>&1) || status=$?
+      local retried
+      retried=$(grep -cE '^ *[0-9]+/[0-9]+ Test' "$dir/ctest-$variant-retry.log" || true)
+      if [ "$retried" -ne "$failed_count" ]; then
+        log "$variant: the retry ran $retried tests, not the $failed_count that failed"
+        status=1
+      fi
       grep -E '^ *[0-9]+/[0-9]+ Test|tests passed' "$dir/ctest-$variant-retry.log" >&2 || true
       [ $status -eq 0 ] || grep -B5 -A60 'Failed\|\*\*\*' "$dir/ctest-$variant-retry.log" | head -n 400 >&2 || true
     fi
@@ -139,6 +148,12 @@ run_tests() {  # run_tests VARIANT DIR LABELS
   show_reports "$variant" "$reports" || status=1
   [ $status -eq 0 ] || log "$variant: tests FAILED"
   return $status
+}
+
+# failed_tests_regex LIST: a ctest -R expression matching exactly the tests
+# named in LIST (ctest's LastTestsFailed.log: NUMBER:NAME a line).
+failed_tests_regex() {
+  sed -e 's/^[0-9]*://' -e 's/[][\\.*^$+?(){}|]/\\&/g' -e 's/^/^/' -e 's/$/$/' "$1" | paste -sd'|'
 }
 
 # Tests not run under a sanitizer, each with its reason (a regular

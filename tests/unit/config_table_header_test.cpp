@@ -33,3 +33,29 @@ TEST_CASE("config: a table header without a key is a parse error, not undefined 
     CHECK(result.error.find("expected a key") != std::string::npos);
   }
 }
+
+// The same kind of assumption one level down: parse_value() assumes a value
+// starts where parse_array() calls it, and `}` (or a whitespace character that
+// is not TOML's) does not start one. `a = [}` failed the assertion in CI's
+// fuzz run; scripts/debian-source/tomlplusplus-array-value.patch checks first.
+TEST_CASE("config: an array element that starts with a terminator is a parse error, not undefined behaviour",
+          "[unit]") {
+  struct Case {
+    std::string text;
+    const char* error_prefix;
+  };
+  const Case cases[] = {
+      {"a = [}\n", "wsprobe.toml:1:6: "},
+      {"[agent]\nlocation = [\"fra1\", }]\n", "wsprobe.toml:2:21: "},
+      {"s =\t\t[[}2b\nnes[[}2b\ns = \"124#\n", "wsprobe.toml:1:8: "},
+  };
+  for (const Case& c : cases) {
+    INFO(c.text);
+    const ConfigResult result =
+        parseConfig(c.text, "wsprobe.toml", [](std::string_view) { return std::nullopt; });
+    CHECK_FALSE(result.config);
+    INFO(result.error);
+    CHECK(result.error.rfind(c.error_prefix, 0) == 0);
+    CHECK(result.error.find("expected value or closing ']', saw '}'") != std::string::npos);
+  }
+}
