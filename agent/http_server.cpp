@@ -66,7 +66,8 @@ int workerThreadsForLimit() {
 // unsets it) needs more than a few. Other builds ignore it.
 int workerThreads() {
   const char* configured = std::getenv("WSPROBE_SANITIZER_HTTP_WORKERS");
-  return configured != nullptr && std::atoi(configured) > 0 ? std::atoi(configured) : workerThreadsForLimit();
+  const int count = configured != nullptr ? std::atoi(configured) : 0;
+  return count > 0 ? count : workerThreadsForLimit();
 }
 #else
 int workerThreads() { return workerThreadsForLimit(); }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -33,8 +34,10 @@ class PageBackedBlocks {
     ++made_;
     return block;
   }
-  // The mapped length of `block`, 0 when it is not one of these.
+  // The mapped length of `block`, 0 when it is not one of these. A block
+  // that does not start a page is not (malloc's rarely do): no lock for it.
   std::size_t lengthOf(void* block) {
+    if (reinterpret_cast<std::uintptr_t>(block) % pageSize() != 0) return 0;
     const std::lock_guard lock(mutex_);
     const auto found = lengths_.find(block);
     return found == lengths_.end() ? 0 : found->second;
@@ -53,10 +56,11 @@ class PageBackedBlocks {
   std::size_t made() const { return made_; }
 
  private:
-  static std::size_t roundToPages(std::size_t size) {
+  static std::size_t pageSize() {
     static const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-    return (size + page - 1) / page * page;
+    return page;
   }
+  static std::size_t roundToPages(std::size_t size) { return (size + pageSize() - 1) / pageSize() * pageSize(); }
 
   std::mutex mutex_;
   std::unordered_map<void*, std::size_t> lengths_;
