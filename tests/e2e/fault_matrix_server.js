@@ -4,7 +4,8 @@
 //
 //   node fault_matrix_server.js --host ADDRESS [--port 0]
 // Prints "listening <port>". GET /stats answers JSON: open connections, upgrades, and after
-// a restart the close frames sent and the TCP accept times since (ms after the close frames).
+// a restart the close frames sent and the TCP accept times since (ms after the close frames;
+// not those of the /stats requests themselves).
 // SIGUSR1: a restart: every open connection gets a close frame 1012 at once, and the accept
 // times of the reconnections are recorded from then on.
 'use strict';
@@ -18,10 +19,13 @@ function option(name, fallback) {
 
 const stats = { open: 0, upgrades: 0, restart_closes: 0, accepts_after_restart_ms: [] };
 let restartAt = null;  // process.hrtime.bigint() of the restart
+const acceptedAfterRestart = new Map();  // socket -> its accept, ms after the restart (in accept order)
 
 const httpServer = http.createServer((request, response) => {
   if (request.url === '/stats') {
     stats.open = wss.clients.size;
+    acceptedAfterRestart.delete(request.socket);
+    stats.accepts_after_restart_ms = [...acceptedAfterRestart.values()];
     const body = JSON.stringify(stats);
     response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     response.end(body);
@@ -30,9 +34,9 @@ const httpServer = http.createServer((request, response) => {
   response.writeHead(404);
   response.end();
 });
-httpServer.on('connection', () => {
+httpServer.on('connection', (socket) => {
   if (restartAt !== null) {
-    stats.accepts_after_restart_ms.push(Number(process.hrtime.bigint() - restartAt) / 1e6);
+    acceptedAfterRestart.set(socket, Number(process.hrtime.bigint() - restartAt) / 1e6);
   }
 });
 const wss = new WebSocketServer({ server: httpServer, perMessageDeflate: false });
@@ -44,7 +48,7 @@ wss.on('connection', (socket) => {
 
 process.on('SIGUSR1', () => {
   restartAt = process.hrtime.bigint();
-  stats.accepts_after_restart_ms = [];
+  acceptedAfterRestart.clear();
   for (const socket of wss.clients) {
     socket.close(1012, 'restarting');
     stats.restart_closes += 1;
