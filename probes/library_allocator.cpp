@@ -60,7 +60,9 @@ class PageBackedBlocks {
     static const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
     return page;
   }
-  static std::size_t roundToPages(std::size_t size) { return (size + pageSize() - 1) / pageSize() * pageSize(); }
+  static std::size_t roundToPages(std::size_t size) {
+    return (size + pageSize() - 1) / pageSize() * pageSize();
+  }
 
   std::mutex mutex_;
   std::unordered_map<void*, std::size_t> lengths_;
